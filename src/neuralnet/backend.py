@@ -1,0 +1,90 @@
+"""Numerical settings shared by the whole library: the float type, epsilon and the random source.
+
+Keras keeps these in `keras.config`; `neuralnet.config` re-exports the public part. Everything that
+creates arrays asks `floatx()` for the dtype, and everything random draws from a Generator made by
+`make_rng`, so one call to `neuralnet.utils.set_random_seed` makes a whole run repeatable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+_FLOATX = "float32"
+_EPSILON = 1e-7
+_VALID_FLOATX = ("float16", "float32", "float64")
+
+# The global source of seeds. Layers, initializers and `fit` each draw one seed from it when they
+# are not given their own, so the order of creation fixes every random number of a run.
+_SEED_SOURCE = np.random.default_rng()
+
+
+def floatx() -> str:
+    """The default float type, as a string: `'float32'` unless changed by `set_floatx`."""
+    return _FLOATX
+
+
+def set_floatx(value: str) -> None:
+    """Set the default float type (`'float16'`, `'float32'` or `'float64'`) for new weights and data."""
+    global _FLOATX
+    name = np.dtype(value).name if isinstance(value, (str, type, np.dtype)) else value
+    if name not in _VALID_FLOATX:
+        raise ValueError(
+            f"Unknown floatx {value!r}. Expected one of {', '.join(_VALID_FLOATX)}."
+        )
+    _FLOATX = name
+
+
+@contextlib.contextmanager
+def floatx_scope(value: str) -> Iterator[None]:
+    """Temporarily use another float type: `with floatx_scope('float64'): ...`."""
+    previous = _FLOATX
+    set_floatx(value)
+    try:
+        yield
+    finally:
+        set_floatx(previous)
+
+
+def epsilon() -> float:
+    """The fuzz factor used to clip probabilities and avoid division by zero (Keras: 1e-7)."""
+    return _EPSILON
+
+
+def set_epsilon(value: float) -> None:
+    """Set the fuzz factor returned by `epsilon()`."""
+    global _EPSILON
+    _EPSILON = float(value)
+
+
+def set_global_seed(seed: int) -> None:
+    """Re-seed the source that every unseeded layer, initializer and `fit` draws from."""
+    global _SEED_SOURCE
+    _SEED_SOURCE = np.random.default_rng(seed)
+
+
+def draw_seed() -> int:
+    """A fresh seed from the global source (deterministic after `set_global_seed`)."""
+    return int(_SEED_SOURCE.integers(0, 2**63 - 1))
+
+
+def make_rng(seed: int | np.random.Generator | None = None) -> np.random.Generator:
+    """A Generator from `seed`: an int, an existing Generator, or `None` for one from the global source."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is None:
+        seed = draw_seed()
+    return np.random.default_rng(seed)
+
+
+def array_module(x: Any) -> Any:
+    """The array module that owns `x`: NumPy here; a GPU array library can plug in later."""
+    return np
+
+
+def standardize_dtype(dtype: Any) -> np.dtype:
+    """A NumPy dtype from a name, type or dtype; `None` means `floatx()`."""
+    return np.dtype(floatx() if dtype is None else dtype)

@@ -1,0 +1,66 @@
+"""Layers: each a step of the network with an explicit `forward` and `backward`.
+
+Keras 3's names: `Dense`, `Activation`, `Dropout`, `BatchNormalization`, `Flatten`, `Reshape`,
+`InputLayer`/`Input`, and the activation layers `ReLU`, `LeakyReLU`, `PReLU`, `ELU`, `Softmax`.
+"""
+
+from typing import Any
+
+from neuralnet.layers.activation_layers import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
+from neuralnet.layers.batch_normalization import BatchNormalization
+from neuralnet.layers.dense import Dense
+from neuralnet.layers.dropout import Dropout
+from neuralnet.layers.input_layer import Input, InputLayer
+from neuralnet.layers.layer import LAYERS, Layer, register_layer
+from neuralnet.layers.node import SymbolicTensor
+from neuralnet.layers.reshaping import Flatten, Reshape
+
+__all__ = [
+    "LAYERS",
+    "ELU",
+    "Activation",
+    "BatchNormalization",
+    "Dense",
+    "Dropout",
+    "Flatten",
+    "Input",
+    "InputLayer",
+    "Layer",
+    "LeakyReLU",
+    "PReLU",
+    "ReLU",
+    "Reshape",
+    "Softmax",
+    "SymbolicTensor",
+    "deserialize",
+    "get",
+    "register_layer",
+    "serialize",
+]
+
+
+def serialize(layer: Layer) -> dict[str, Any]:
+    """`{'class_name': ..., 'config': layer.get_config()}`."""
+    name = LAYERS.name_of(layer)
+    if name is None:
+        raise ValueError(
+            f"Layer class {type(layer).__name__} is not registered; decorate it with "
+            "@neuralnet.layers.register_layer() to save models that use it."
+        )
+    return {"class_name": name, "config": layer.get_config()}
+
+
+def deserialize(config: dict[str, Any]) -> Layer:
+    """A new layer from `serialize`'s output."""
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"A layer config needs a 'class_name' key, received {config!r}.")
+    return LAYERS.lookup(config["class_name"]).from_config(dict(config.get("config", {})))
+
+
+def get(identifier: Any) -> Layer:
+    """A layer from an instance or a config dict."""
+    if isinstance(identifier, Layer):
+        return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    raise TypeError(f"Cannot interpret {identifier!r} as a layer.")

@@ -1,0 +1,113 @@
+"""The fully connected layer of the lecture: `y = activation(x · W + b)`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from neuralnet import activations as activations_module
+from neuralnet import initializers as initializers_module
+from neuralnet import regularizers as regularizers_module
+from neuralnet._validation import check_positive_int
+from neuralnet.layers.layer import Layer, register_layer, shape_str
+
+
+@register_layer("Dense")
+class Dense(Layer):
+    """Fully connected layer: `y = activation(x · kernel + bias)`, kernel of shape (input_dim, units).
+
+    Args:
+        units: Size of the output, a positive integer.
+        activation: Name or `Activation` applied to the output; `None` means linear.
+        use_bias: Whether to add a bias vector.
+        kernel_initializer, bias_initializer: Names or `Initializer`s.
+        kernel_regularizer, bias_regularizer: Penalties on the weights, added to the cost.
+        activity_regularizer: Penalty on the layer's output, divided by the batch size (Keras 3).
+        input_dim / input_shape: The shape of one sample, on the first layer of a Sequential.
+
+    Input: array of shape (batch_size, ..., input_dim). Output: (batch_size, ..., units).
+    """
+
+    def __init__(
+        self,
+        units: int,
+        activation: Any = None,
+        use_bias: bool = True,
+        kernel_initializer: Any = "glorot_uniform",
+        bias_initializer: Any = "zeros",
+        kernel_regularizer: Any = None,
+        bias_regularizer: Any = None,
+        activity_regularizer: Any = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.units = check_positive_int(units, "units", where=type(self).__name__)
+        self.activation = activations_module.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers_module.get(kernel_initializer)
+        self.bias_initializer = initializers_module.get(bias_initializer)
+        self.kernel_regularizer = regularizers_module.get(kernel_regularizer)
+        self.bias_regularizer = regularizers_module.get(bias_regularizer)
+        self.activity_regularizer = regularizers_module.get(activity_regularizer)
+        self._x = self._z = self._y = None
+
+    def build(self, input_shape):
+        input_dim = input_shape[-1] if len(input_shape) >= 2 else None
+        if input_dim is None:
+            raise ValueError(
+                f"Dense layer {self.name!r} needs inputs of rank >= 2 with a known last dimension, "
+                f"received input shape {shape_str(tuple(input_shape))}."
+            )
+        self.add_weight("kernel", (input_dim, self.units), self.kernel_initializer, self.kernel_regularizer)
+        if self.use_bias:
+            self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer)
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def forward(self, x, *, training=False):
+        z = x @ self.params["kernel"]
+        if self.use_bias:
+            z += self.params["bias"]  # z is ours: in place is safe
+        if self.activation.output_only:
+            y = self.activation.forward_inplace(z)  # backward needs only y, so z may be overwritten
+            self._z = None
+        else:
+            y = self.activation.forward(z)
+            self._z = z
+        self._x, self._y = x, y
+        return y
+
+    def backward(self, grad_y):
+        return self.backward_from_preactivation(self.activation.backward(grad_y, self._z, self._y))
+
+    def backward_from_preactivation(self, grad_z: np.ndarray) -> np.ndarray | None:
+        """The chain rule from dJ/dz, where z = x · W + b is the value before the activation."""
+        x = self._x
+        if x.ndim > 2:  # Dense on (batch, ..., input_dim): the leading axes are all "batch"
+            x = x.reshape(-1, x.shape[-1])
+            grad_z2 = grad_z.reshape(-1, grad_z.shape[-1])
+        else:
+            grad_z2 = grad_z
+        # z = x·W + b  =>  dJ/dW = xᵀ·dJ/dz,  dJ/db = Σ_batch dJ/dz,  dJ/dx = dJ/dz·Wᵀ
+        np.matmul(x.T, grad_z2, out=self.grads["kernel"])
+        if self.use_bias:
+            np.sum(grad_z2, axis=0, out=self.grads["bias"])
+        if self._skip_input_gradient:
+            return None
+        return grad_z @ self.params["kernel"].T
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": activations_module.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": initializers_module.serialize(self.kernel_initializer),
+            "bias_initializer": initializers_module.serialize(self.bias_initializer),
+            "kernel_regularizer": regularizers_module.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers_module.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers_module.serialize(self.activity_regularizer),
+        }

@@ -1,0 +1,56 @@
+"""Dropout: during training, switch off a random fraction of the units (inverted dropout)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from neuralnet._validation import check_number
+from neuralnet.layers.layer import Layer, register_layer
+
+
+@register_layer("Dropout")
+class Dropout(Layer):
+    """Sets each input to 0 with probability `rate` during training and scales the others by
+    `1 / (1 − rate)`, so the expected output equals the input; at inference it is the identity.
+
+    Args:
+        rate: Fraction of the units to drop, in [0, 1]. Required, as in Keras.
+        noise_shape: Shape of the mask, broadcast against the input (`None` entries take the
+            input's size), e.g. `(batch_size, 1, features)` to drop the same features at every step.
+        seed: Seed of the masks; from the global seed source when `None`.
+    """
+
+    def __init__(self, rate: float, noise_shape: Any = None, seed: int | None = None, **kwargs: Any) -> None:
+        super().__init__(seed=seed, **kwargs)
+        self.rate = check_number(rate, "rate", self, low=0.0, high=1.0)
+        self.noise_shape = None if noise_shape is None else tuple(noise_shape)
+        self._mask = None
+
+    def _mask_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        if self.noise_shape is None:
+            return shape
+        return tuple(s if n is None else n for n, s in zip(self.noise_shape, shape))
+
+    def forward(self, x, *, training=False):
+        if not training or self.rate == 0.0:
+            self._mask = None
+            return x
+        if self.rate == 1.0:
+            self._mask = np.zeros(self._mask_shape(x.shape), dtype=x.dtype)
+            return x * self._mask
+        keep = 1.0 - self.rate
+        uniform = self.rng.random(self._mask_shape(x.shape), dtype=np.float64 if x.dtype == np.float64 else np.float32)
+        # The mask holds 0 or 1/keep, so y = x · mask and dJ/dx = dJ/dy · mask.
+        mask = (uniform < keep).astype(x.dtype)
+        mask *= 1.0 / keep
+        self._mask = mask
+        return x * mask
+
+    def backward(self, grad_y):
+        return grad_y if self._mask is None else grad_y * self._mask
+
+    def get_config(self):
+        config = {**super().get_config(), "rate": self.rate, "noise_shape": self.noise_shape}
+        return config

@@ -1,0 +1,212 @@
+"""What `compile` sets up: the loss of each output (with weights) and the metrics of each output.
+
+Both are resolved lazily, on the first batch, because Keras resolves `'accuracy'` and
+`'crossentropy'` from the shapes of the targets and outputs: binary when the output has one unit,
+sparse categorical when the targets have one axis fewer (or a last axis of 1 against several
+outputs), categorical otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from neuralnet import losses as losses_module
+from neuralnet import metrics as metrics_module
+
+
+def _is_binary(y_pred_shape: tuple) -> bool:
+    return bool(y_pred_shape) and y_pred_shape[-1] == 1
+
+
+def _is_sparse(y_true_shape: tuple, y_pred_shape: tuple) -> bool:
+    return len(y_true_shape) < len(y_pred_shape) or (
+        bool(y_true_shape) and y_true_shape[-1] == 1 and (y_pred_shape[-1] or 0) > 1
+    )
+
+
+def resolve_loss(identifier: Any, y_true_shape: tuple, y_pred_shape: tuple) -> losses_module.Loss:
+    """`'crossentropy'`/`'ce'` become binary, sparse or categorical cross-entropy from the shapes."""
+    if isinstance(identifier, str) and identifier.lower() in ("crossentropy", "ce"):
+        if _is_binary(y_pred_shape):
+            return losses_module.BinaryCrossentropy()
+        if _is_sparse(y_true_shape, y_pred_shape):
+            return losses_module.SparseCategoricalCrossentropy()
+        return losses_module.CategoricalCrossentropy()
+    return losses_module.get(identifier)
+
+
+def resolve_metric(identifier: Any, y_true_shape: tuple, y_pred_shape: tuple) -> metrics_module.Metric:
+    """A metric object; `'accuracy'`/`'acc'` is resolved from the shapes (its name stays as written)."""
+    if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
+        if _is_binary(y_pred_shape):
+            return metrics_module.BinaryAccuracy(name=identifier)
+        if _is_sparse(y_true_shape, y_pred_shape):
+            return metrics_module.SparseCategoricalAccuracy(name=identifier)
+        return metrics_module.CategoricalAccuracy(name=identifier)
+    metric = metrics_module.get(identifier)
+    if isinstance(identifier, str):
+        metric.name = identifier  # Keras names a metric given as a string by that string
+    return metric
+
+
+def _per_output(value: Any, output_names: list[str], what: str) -> list[Any]:
+    """Spread a compile argument over the outputs: one value for all, a list, or a dict by name."""
+    n = len(output_names)
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(output_names))
+        if unknown:
+            raise ValueError(
+                f"compile: `{what}` names outputs {unknown} that the model does not have; its outputs "
+                f"are {output_names}."
+            )
+        return [value.get(name) for name in output_names]
+    if isinstance(value, (list, tuple)) and n > 1:
+        if len(value) != n:
+            raise ValueError(
+                f"compile: `{what}` has {len(value)} entries, but the model has {n} outputs {output_names}."
+            )
+        return list(value)
+    return [value] * n
+
+
+class CompiledLoss:
+    """The model's cost: Σ_k loss_weight_k · loss_k(y_k, ŷ_k) over the outputs that have a loss."""
+
+    def __init__(self, loss: Any, loss_weights: Any, output_names: list[str]) -> None:
+        self.output_names = output_names
+        self._identifiers = _per_output(loss, output_names, "loss")
+        if all(identifier is None for identifier in self._identifiers):
+            raise ValueError("compile: a model needs a loss to be trained; pass loss='...'.")
+        weights = _per_output(1.0 if loss_weights is None else loss_weights, output_names, "loss_weights")
+        self.weights = [1.0 if w is None else float(w) for w in weights]
+        # Validate names now (so a typo fails at compile, not at the first batch).
+        for identifier in self._identifiers:
+            if identifier is not None and not (
+                isinstance(identifier, str) and identifier.lower() in ("crossentropy", "ce")
+            ):
+                losses_module.get(identifier)
+        self.losses: list[losses_module.Loss | None] = []
+        self.built = False
+
+    def build(self, y_shapes: list[tuple], output_shapes: list[tuple]) -> None:
+        self.losses = [
+            None if identifier is None else resolve_loss(identifier, t, p)
+            for identifier, t, p in zip(self._identifiers, y_shapes, output_shapes)
+        ]
+        self.built = True
+
+    @property
+    def multi_output(self) -> bool:
+        return len(self.output_names) > 1
+
+    def value(self, ys: list[np.ndarray], outputs: list[np.ndarray], sample_weights: list[Any]) -> tuple[float, list[float]]:
+        """The weighted total and the loss of each output."""
+        per_output = []
+        total = 0.0
+        for loss, weight, y, out, sw in zip(self.losses, self.weights, ys, outputs, sample_weights):
+            if loss is None:
+                per_output.append(0.0)
+                continue
+            value = loss.forward(y, out, sw)
+            per_output.append(value)
+            total += weight * value
+        return total, per_output
+
+    def value_and_gradients(
+        self,
+        ys: list[np.ndarray],
+        outputs: list[np.ndarray],
+        sample_weights: list[Any],
+        fusable: list[Any],
+    ) -> tuple[float, list[float], list[np.ndarray | None], list[bool]]:
+        """The cost, each output's loss, and dJ/d(output) for each output. Where `fusable[k]` is
+        the output layer's activation and the loss has a closed form through it (softmax +
+        cross-entropy: p − y), the gradient is with respect to the pre-activation and `fused[k]`
+        is True."""
+        per_output, grads, fused = [], [], []
+        total = 0.0
+        for loss, weight, y, out, sw, activation in zip(
+            self.losses, self.weights, ys, outputs, sample_weights, fusable
+        ):
+            if loss is None:
+                per_output.append(0.0)
+                grads.append(None)
+                fused.append(False)
+                continue
+            grad = None if activation is None else loss.fused_gradient(activation, y, out, sw)
+            if grad is not None:
+                value = loss.forward(y, out, sw)
+                fused.append(True)
+            else:
+                value, grad = loss.forward_backward(y, out, sw)
+                fused.append(False)
+            if weight != 1.0:
+                grad = grad * weight
+            per_output.append(value)
+            grads.append(grad)
+            total += weight * value
+        return total, per_output, grads, fused
+
+
+class CompiledMetrics:
+    """The metrics of each output; results named `metric` (one output) or `output_metric`."""
+
+    def __init__(self, metrics: Any, weighted_metrics: Any, output_names: list[str]) -> None:
+        self.output_names = output_names
+        self._plain = self._spread(metrics, "metrics")
+        self._weighted = self._spread(weighted_metrics, "weighted_metrics")
+        for group in self._plain + self._weighted:
+            for identifier in group:
+                if not (isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc")):
+                    metrics_module.get(identifier)  # fail at compile for unknown names
+        self.metrics: list[tuple[int, metrics_module.Metric, bool]] = []
+        self.built = False
+
+    def _spread(self, value: Any, what: str) -> list[list[Any]]:
+        n = len(self.output_names)
+        if value is None:
+            return [[] for _ in range(n)]
+        if isinstance(value, dict):
+            spread = _per_output(value, self.output_names, what)
+            return [[] if v is None else (list(v) if isinstance(v, (list, tuple)) else [v]) for v in spread]
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(
+                f"compile: `{what}` must be a list (e.g. ['accuracy']) or a dict by output name, "
+                f"received {value!r}."
+            )
+        if n > 1 and value and all(isinstance(v, (list, tuple)) or v is None for v in value):
+            if len(value) != n:
+                raise ValueError(f"compile: `{what}` has {len(value)} lists, but the model has {n} outputs.")
+            return [list(v or []) for v in value]
+        return [list(value) for _ in range(n)]
+
+    def build(self, y_shapes: list[tuple], output_shapes: list[tuple]) -> None:
+        self.metrics = []
+        multi = len(self.output_names) > 1
+        for k, (plain, weighted) in enumerate(zip(self._plain, self._weighted)):
+            for identifiers, is_weighted in ((plain, False), (weighted, True)):
+                for identifier in identifiers:
+                    metric = resolve_metric(identifier, y_shapes[k], output_shapes[k])
+                    if is_weighted and any(m.name == metric.name for _, m, _ in self.metrics):
+                        metric.name = "weighted_" + metric.name
+                    if multi:
+                        metric.name = f"{self.output_names[k]}_{metric.name}"
+                    self.metrics.append((k, metric, is_weighted))
+        self.built = True
+
+    def update(self, ys: list[np.ndarray], outputs: list[np.ndarray], sample_weights: list[Any]) -> None:
+        for k, metric, weighted in self.metrics:
+            metric.update_state(ys[k], outputs[k], sample_weights[k] if weighted else None)
+
+    def reset(self) -> None:
+        for _, metric, _ in self.metrics:
+            metric.reset_state()
+
+    def results(self) -> dict[str, float]:
+        return {metric.name: float(metric.result()) for _, metric, _ in self.metrics}
+
+    @property
+    def names(self) -> list[str]:
+        return [metric.name for _, metric, _ in self.metrics]

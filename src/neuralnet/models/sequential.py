@@ -1,0 +1,150 @@
+"""`Sequential`: a stack of layers, each feeding the next."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from neuralnet._naming import unique_name
+from neuralnet.layers.input_layer import InputLayer
+from neuralnet.layers.layer import Layer
+from neuralnet.layers.node import SymbolicTensor
+from neuralnet.models.functional import Functional
+from neuralnet.models.model import Model
+
+
+class Sequential(Functional):
+    """A linear stack of layers: `Sequential([Dense(32, activation='relu', input_dim=100), Dense(1)])`.
+
+    The model is built as soon as its input shape is known: from an `Input`/`InputLayer` added first,
+    from `input_shape`/`input_dim` on the first layer, from `build(input_shape)`, or from the first
+    data given to `fit`, `predict` or a call.
+
+    Args:
+        layers: Layers to add, in order.
+        name: The model's name; `sequential`, `sequential_1`, ... when `None`.
+    """
+
+    def __init__(self, layers: list[Any] | None = None, trainable: bool = True, name: str | None = None) -> None:
+        Model.__init__(self, name=name or unique_name("sequential"), trainable=trainable)
+        self._stack: list[Layer] = []
+        self._input_layer: InputLayer | None = None
+        self.built = False
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer: Any, rebuild: bool = True) -> None:
+        """Append a layer (or an `Input` tensor, as the first entry)."""
+        if isinstance(layer, SymbolicTensor):
+            if layer.node is None or not isinstance(layer.node.layer, InputLayer):
+                raise ValueError(
+                    f"Sequential {self.name!r}: only a tensor from Input(...) can be added, received {layer!r}."
+                )
+            layer = layer.node.layer
+        if not isinstance(layer, Layer):
+            raise TypeError(
+                f"Sequential {self.name!r} can only add layers, received {layer!r} of type {type(layer).__name__}."
+            )
+        if isinstance(layer, InputLayer):
+            if self._stack or self._input_layer is not None:
+                raise ValueError(
+                    f"Sequential {self.name!r}: an InputLayer can only be the first layer of the model."
+                )
+            self._input_layer = layer
+        else:
+            if any(existing is layer for existing in self._stack):
+                raise ValueError(f"Sequential {self.name!r}: layer {layer.name!r} was already added.")
+            if not self._stack and self._input_layer is None and layer._batch_input_shape is not None:
+                self._input_layer = InputLayer(batch_shape=layer._batch_input_shape)
+            self._stack.append(layer)
+        if rebuild and self._input_layer is not None:
+            self._rebuild()
+        else:
+            self.built = False
+
+    def pop(self, rebuild: bool = True) -> Layer:
+        """Remove and return the last layer."""
+        if not self._stack:
+            raise TypeError(f"Sequential {self.name!r} has no layers to pop.")
+        layer = self._stack.pop()
+        if self._input_layer is not None and self._stack and rebuild:
+            self._rebuild()
+        else:
+            self.built = False
+        return layer
+
+    def build(self, input_shape: Any = None) -> None:
+        """Build every layer for inputs of `input_shape` (batch axis first, e.g. `(None, 784)`)."""
+        if self._input_layer is None:
+            if input_shape is None:
+                raise ValueError(
+                    f"Sequential {self.name!r} does not know its input shape. Give the first layer "
+                    "input_shape=(...) (or input_dim), start with Input(shape=(...)), or call "
+                    "build((None, n_features))."
+                )
+            self._input_layer = InputLayer(batch_shape=(None,) + tuple(input_shape)[1:])
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        if not self._stack:
+            self.built = False
+            return
+        # Forget the nodes of an earlier build, so layer.input/output describe this graph.
+        for step in getattr(self, "_plan", []):
+            if step.node in step.layer._inbound_nodes:
+                step.layer._inbound_nodes.remove(step.node)
+        x = self._input_layer.output
+        for layer in self._stack:
+            x = layer(x)
+        self._init_graph(self._input_layer.output, x)
+
+    @property
+    def layers(self) -> list[Layer]:
+        """The layers added, without the InputLayer (as Keras 3)."""
+        return list(self._stack)
+
+    def _unique_layers(self) -> list[Layer]:
+        return list(self._stack)
+
+    @property
+    def input_names(self) -> list[str]:
+        return super().input_names if self.built else []
+
+    @property
+    def output_names(self) -> list[str]:
+        return super().output_names if self.built else []
+
+    def run_forward(self, inputs, training):
+        if not self.built:
+            self.build(inputs[0].shape)
+        return super().run_forward(inputs, training)
+
+    def check_input_shape(self, shape) -> None:
+        if self.built:
+            super().check_input_shape(shape)
+
+    def compute_output_shape(self, input_shape):
+        if not self.built:
+            self.build(input_shape)
+        return super().compute_output_shape(input_shape)
+
+    def ensure_built(self, input_shape: Any) -> None:
+        if not self.built:
+            self.build(input_shape)
+
+    def get_config(self) -> dict[str, Any]:
+        from neuralnet import layers as layers_module  # noqa: PLC0415
+
+        entries = []
+        if self._input_layer is not None:
+            entries.append(layers_module.serialize(self._input_layer))
+        entries += [layers_module.serialize(layer) for layer in self._stack]
+        return {"name": self.name, "trainable": self.trainable, "layers": entries}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
+        from neuralnet import layers as layers_module  # noqa: PLC0415
+
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        for entry in config.get("layers", []):
+            model.add(layers_module.deserialize(entry))
+        return model

@@ -1,0 +1,334 @@
+"""Gradient checking: analytic gradients against centred finite differences, in float64.
+
+This is the cs231n method, public so that users can check the `backward` of their own layers:
+
+    from neuralnet.testing import check_gradients
+    report = check_gradients(MyLayer(), input_shape=(4, 3))
+    print(report)                  # the relative error of dJ/dx and of every parameter
+
+For a layer, J = Σ forward(x) · g with a random upstream gradient g, so every entry of the layer's
+Jacobian is exercised. For a loss, J is the loss itself; for a compiled model, J is the full cost
+(loss + regularization) of one batch. Random layers (Dropout) replay the same random numbers at every
+evaluation, so the function being differentiated is fixed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from neuralnet import backend
+from neuralnet.activations import Activation
+from neuralnet.layers.layer import Layer
+from neuralnet.losses import Loss
+
+
+@dataclass
+class GradientReport:
+    """The result of `check_gradients`.
+
+    Attributes:
+        errors: For each checked array (`'x'`, `'kernel'`, `'dense/kernel'`, ...), the relative error
+            ‖analytic − numeric‖ / (‖analytic‖ + ‖numeric‖), 0 when both are zero.
+        max_abs_errors: The largest entry-wise |analytic − numeric| of each array.
+        rtol: The tolerance the errors were compared against.
+    """
+
+    errors: dict[str, float] = field(default_factory=dict)
+    max_abs_errors: dict[str, float] = field(default_factory=dict)
+    rtol: float = 1e-6
+
+    @property
+    def max_error(self) -> float:
+        """The worst relative error over all arrays."""
+        return max(self.errors.values(), default=0.0)
+
+    @property
+    def passed(self) -> bool:
+        return self.max_error <= self.rtol
+
+    @property
+    def failures(self) -> dict[str, float]:
+        return {name: error for name, error in self.errors.items() if error > self.rtol}
+
+    def __str__(self) -> str:
+        lines = [f"{'array':<32} {'relative error':>15} {'max |a - n|':>13}"]
+        for name, error in self.errors.items():
+            flag = "" if error <= self.rtol else "  <-- above rtol"
+            lines.append(f"{name:<32} {error:>15.3e} {self.max_abs_errors[name]:>13.3e}{flag}")
+        return "\n".join(lines)
+
+
+def _relative_error(analytic: np.ndarray, numeric: np.ndarray) -> tuple[float, float]:
+    diff = np.linalg.norm((analytic - numeric).ravel())
+    scale = np.linalg.norm(analytic.ravel()) + np.linalg.norm(numeric.ravel())
+    max_abs = float(np.max(np.abs(analytic - numeric))) if analytic.size else 0.0
+    return (float(diff / scale) if scale > 0 else 0.0), max_abs
+
+
+def numerical_gradient(f: Callable[[], float], array: np.ndarray, epsilon: float = 1e-6) -> np.ndarray:
+    """dF/d(array) by centred differences, perturbing `array` in place entry by entry."""
+    grad = np.zeros_like(array, dtype=np.float64)
+    flat = array.reshape(-1)
+    out = grad.reshape(-1)
+    if not np.shares_memory(flat, array):
+        raise ValueError("numerical_gradient needs a contiguous array to perturb in place.")
+    for i in range(flat.size):
+        original = flat[i]
+        flat[i] = original + epsilon
+        f_plus = f()
+        flat[i] = original - epsilon
+        f_minus = f()
+        flat[i] = original
+        out[i] = (f_plus - f_minus) / (2.0 * epsilon)
+    return grad
+
+
+def _layers_of(target: Layer) -> Iterator[Layer]:
+    yield target
+    for layer in getattr(target, "_unique_layers", lambda: [])():
+        yield from _layers_of(layer)
+
+
+@contextlib.contextmanager
+def _frozen_randomness(target: Layer) -> Iterator[Callable[[], None]]:
+    """Yield a function that rewinds every random generator already used by a layer of `target`
+    (run one forward pass first) to its current state."""
+    layers = [layer for layer in _layers_of(target) if layer._rng is not None]
+    states = [(layer, layer.rng.bit_generator.state) for layer in layers]
+
+    def rewind() -> None:
+        for layer, state in states:
+            layer.rng.bit_generator.state = state
+
+    yield rewind
+
+
+def _as_float64_list(x: Any) -> list[np.ndarray]:
+    arrays = x if isinstance(x, (list, tuple)) else [x]
+    return [np.array(a, dtype=np.float64, copy=True) for a in arrays]
+
+
+def _finish(report: GradientReport, raise_on_failure: bool, what: str) -> GradientReport:
+    if raise_on_failure and not report.passed:
+        raise AssertionError(
+            f"Gradient check of {what} failed: relative error above rtol={report.rtol:g}.\n{report}"
+        )
+    return report
+
+
+def check_gradients(
+    target: Layer | Loss | Activation,
+    x: Any = None,
+    y: Any = None,
+    *,
+    input_shape: tuple[int, ...] | list[tuple[int, ...]] | None = None,
+    sample_weight: Any = None,
+    training: bool = True,
+    seed: int = 0,
+    epsilon: float = 1e-6,
+    rtol: float = 1e-6,
+    check_inputs: bool = True,
+    raise_on_failure: bool = True,
+) -> GradientReport:
+    """Compare a `backward` with centred finite differences in float64.
+
+    Args:
+        target: A layer (unbuilt, or built in float64), an activation, a loss, or a compiled model.
+        x: The input (a list for several inputs); random normal of `input_shape` when `None`. For a
+            loss, `x` is `y_pred`.
+        y: For a loss or a model, the targets.
+        input_shape: Shape of the random input (batch axis included), e.g. `(5, 3)`.
+        sample_weight: Passed to the loss.
+        training: Run layers in training mode (batch statistics, dropout).
+        seed: Seed of the random input and upstream gradient.
+        epsilon: The finite-difference step.
+        rtol: The largest relative error accepted.
+        check_inputs: Also check dJ/dx (layers, activations and models).
+        raise_on_failure: Raise AssertionError with the report when an error exceeds `rtol`.
+
+    Returns:
+        A `GradientReport` with the relative error of each array.
+    """
+    rng = np.random.default_rng(seed)
+    report = GradientReport(rtol=rtol)
+    with backend.floatx_scope("float64"):
+        if isinstance(target, Loss):
+            return _finish(_check_loss(target, x, y, sample_weight, input_shape, rng, epsilon, report), raise_on_failure, f"loss {target.name!r}")
+        if isinstance(target, Activation):
+            return _finish(_check_activation(target, x, input_shape, rng, epsilon, report), raise_on_failure, repr(target))
+        if isinstance(target, Layer):
+            from neuralnet.models.model import Model  # noqa: PLC0415
+
+            if isinstance(target, Model) and target.compiled:
+                result = _check_model(target, x, y, sample_weight, input_shape, rng, epsilon, training, check_inputs, report)
+                return _finish(result, raise_on_failure, f"model {target.name!r}")
+            result = _check_layer(target, x, input_shape, rng, epsilon, training, check_inputs, report)
+            return _finish(result, raise_on_failure, f"layer {target.name!r}")
+    raise TypeError(f"check_gradients: cannot check {target!r}; expected a Layer, Model, Loss or Activation.")
+
+
+def _input_arrays(x: Any, input_shape: Any, rng: np.random.Generator) -> list[np.ndarray]:
+    if x is not None:
+        return _as_float64_list(x)
+    if input_shape is None:
+        raise ValueError("check_gradients: give `x` or `input_shape`.")
+    shapes = input_shape if isinstance(input_shape, list) else [input_shape]
+    return [rng.standard_normal(tuple(shape)) for shape in shapes]
+
+
+def _require_float64(layer: Layer) -> None:
+    for path, array in zip(layer.weight_names, layer.weights):
+        if array.dtype != np.float64:
+            raise ValueError(
+                f"check_gradients: {path} is {array.dtype}; pass an unbuilt layer (it is then built in "
+                "float64) or build it under neuralnet.config.floatx_scope('float64')."
+            )
+
+
+def _check_layer(layer, x, input_shape, rng, epsilon, training, check_inputs, report):
+    inputs = _input_arrays(x, input_shape, rng)
+    multi = layer.multi_input
+
+    def feed():
+        return inputs if multi else inputs[0]
+
+    layer.ensure_built([a.shape for a in inputs] if multi else inputs[0].shape)
+    _require_float64(layer)
+    skip = layer._skip_input_gradient
+    layer._skip_input_gradient = False
+    if hasattr(layer, "configure_input_gradients"):
+        layer.configure_input_gradients(needed=True)
+    try:
+        layer.forward(feed(), training=training)  # creates the random generators it uses
+        with _frozen_randomness(layer) as rewind:
+            rewind()
+            out = layer.forward(feed(), training=training)
+            outs = out if isinstance(out, (list, tuple)) else [out]
+            upstream = [rng.standard_normal(o.shape) for o in outs]
+
+            def f() -> float:
+                rewind()
+                y = layer.forward(feed(), training=training)
+                ys = y if isinstance(y, (list, tuple)) else [y]
+                return float(sum(np.sum(a * g) for a, g in zip(ys, upstream)))
+
+            rewind()
+            layer.forward(feed(), training=training)
+            grad_x = layer.backward(upstream if len(upstream) > 1 else upstream[0])
+            grad_xs = grad_x if multi else [grad_x]
+            analytic = {
+                path: np.array(g, copy=True)
+                for path, g in _named_grads(layer)
+            }
+            if check_inputs:
+                for i, (array, g) in enumerate(zip(inputs, grad_xs)):
+                    name = "x" if len(inputs) == 1 else f"x[{i}]"
+                    report.errors[name], report.max_abs_errors[name] = _relative_error(
+                        np.asarray(g), numerical_gradient(f, array, epsilon)
+                    )
+            for path, param in _named_params(layer):
+                report.errors[path], report.max_abs_errors[path] = _relative_error(
+                    analytic[path], numerical_gradient(f, param, epsilon)
+                )
+    finally:
+        layer._skip_input_gradient = skip
+    return report
+
+
+def _named_params(layer: Layer, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+    sub = getattr(layer, "_unique_layers", None)
+    if sub is not None:
+        for inner in sub():
+            yield from _named_params(inner, f"{prefix}{inner.name}/")
+        return
+    for key, value in layer.params.items():
+        yield f"{prefix}{key}", value
+
+
+def _named_grads(layer: Layer, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+    sub = getattr(layer, "_unique_layers", None)
+    if sub is not None:
+        for inner in sub():
+            yield from _named_grads(inner, f"{prefix}{inner.name}/")
+        return
+    for key, value in layer.grads.items():
+        yield f"{prefix}{key}", value
+
+
+def _check_activation(activation, x, input_shape, rng, epsilon, report):
+    (array,) = _input_arrays(x, input_shape, rng)
+    y = activation.forward(array.copy())
+    upstream = rng.standard_normal(y.shape)
+
+    def f() -> float:
+        return float(np.sum(activation.forward(array.copy()) * upstream))
+
+    analytic = activation.backward(upstream, array.copy(), activation.forward(array.copy()))
+    report.errors["x"], report.max_abs_errors["x"] = _relative_error(analytic, numerical_gradient(f, array, epsilon))
+    return report
+
+
+def _check_loss(loss, y_pred, y_true, sample_weight, input_shape, rng, epsilon, report):
+    (pred,) = _input_arrays(y_pred, input_shape, rng)
+    if y_true is None:
+        raise ValueError("check_gradients: a loss needs `y` (the targets).")
+    target = np.asarray(y_true)
+    if target.dtype.kind == "f":
+        target = target.astype(np.float64)
+
+    def f() -> float:
+        return loss.forward(target, pred, sample_weight)
+
+    analytic = loss.backward(target, pred.copy(), sample_weight)
+    report.errors["y_pred"], report.max_abs_errors["y_pred"] = _relative_error(
+        analytic, numerical_gradient(f, pred, epsilon)
+    )
+    return report
+
+
+def _check_model(model, x, y, sample_weight, input_shape, rng, epsilon, training, check_inputs, report):
+    xs = _input_arrays(x, input_shape, rng)
+    if y is None:
+        raise ValueError("check_gradients: a model needs `y` (the targets).")
+    model._ensure_built_for(xs)
+    for layer in _layers_of(model):
+        _require_float64(layer)
+    ys = model._standardize_targets(y, "check_gradients")
+    model._build_compiled(ys)
+    sws = model._standardize_sample_weights(sample_weight, len(ys), "check_gradients")
+    model.configure_input_gradients(needed=check_inputs)
+    try:
+        model.run_forward(xs, training=training)  # creates the random generators it uses
+        with _frozen_randomness(model) as rewind:
+
+            def f() -> float:
+                rewind()
+                outputs = model.run_forward(xs, training=training)
+                loss, _ = model._compiled_loss.value(ys, outputs, sws)
+                return loss + model.regularization_penalty() + model._activity_penalty()
+
+            rewind()
+            outputs = model.run_forward(xs, training=training)
+            _, _, grads, fused = model._compiled_loss.value_and_gradients(ys, outputs, sws, model.fusable_activations())
+            input_grads = model.run_backward(grads, fused)
+            model.add_regularization_gradients()
+            analytic = {path: np.array(g, copy=True) for path, g in _named_grads(model)}
+            if check_inputs:
+                for i, (array, g) in enumerate(zip(xs, input_grads)):
+                    name = "x" if len(xs) == 1 else f"x[{i}]"
+                    g = np.zeros_like(array) if g is None else g
+                    report.errors[name], report.max_abs_errors[name] = _relative_error(
+                        g, numerical_gradient(f, array, epsilon)
+                    )
+            for path, param in _named_params(model):
+                report.errors[path], report.max_abs_errors[path] = _relative_error(
+                    analytic[path], numerical_gradient(f, param, epsilon)
+                )
+    finally:
+        model.configure_input_gradients(needed=False)
+    return report

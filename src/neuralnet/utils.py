@@ -1,0 +1,51 @@
+"""Helpers with Keras's names: seeding, one-hot encoding, resetting automatic names."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+
+from neuralnet import backend
+from neuralnet._naming import reset_names
+
+
+def set_random_seed(seed: int) -> None:
+    """Seed everything random in neuralnet (and Python's and NumPy's global generators, as Keras).
+
+    After this call, the same script builds the same weights, draws the same dropout masks and
+    shuffles the same batches, bit for bit on one machine.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"set_random_seed: `seed` must be a non-negative integer, received {seed!r}.")
+    backend.set_global_seed(int(seed))
+    random.seed(int(seed))
+    np.random.seed(int(seed) % 2**32)
+
+
+def to_categorical(x: Any, num_classes: int | None = None) -> np.ndarray:
+    """One-hot encode integer class labels: `to_categorical([0, 2], 3)` -> [[1,0,0],[0,0,1]].
+
+    A trailing axis of size 1 is dropped first, as in Keras.
+    """
+    labels = np.asarray(x)
+    if labels.ndim > 1 and labels.shape[-1] == 1:
+        labels = labels[..., 0]
+    if labels.dtype.kind == "f":
+        if np.any(labels != np.round(labels)):
+            raise ValueError("to_categorical: class labels must be whole numbers.")
+    if labels.size and labels.min() < 0:
+        raise ValueError(f"to_categorical: class labels must be >= 0, received {labels.min()}.")
+    labels = labels.astype(np.int64)
+    n = int(labels.max()) + 1 if num_classes is None else int(num_classes)
+    if labels.size and labels.max() >= n:
+        raise ValueError(f"to_categorical: label {labels.max()} is out of range for num_classes={n}.")
+    out = np.zeros(labels.shape + (n,), dtype=backend.floatx())
+    np.put_along_axis(out, labels[..., None], 1.0, axis=-1)
+    return out
+
+
+def clear_session() -> None:
+    """Reset the automatic layer names (`dense`, `dense_1`, ...), as Keras's `clear_session`."""
+    reset_names()
