@@ -1,0 +1,132 @@
+"""Pictures of training: loss and metric curves, decision boundaries (matplotlib, the `[plot]` extra).
+
+Every function returns a matplotlib `Figure` (shown inline in Jupyter) and, given `path`, also writes
+it as a PNG. Figures are created without pyplot, so nothing here opens a window or needs a display.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from neuralnet._optional import import_optional
+
+
+def _figure(figsize: tuple[float, float]) -> Any:
+    figure_module = import_optional("matplotlib.figure", "plot", "Plotting")
+    return figure_module.Figure(figsize=figsize, layout="constrained")
+
+
+def save_figure(figure: Any, path: str | os.PathLike, dpi: int = 120) -> None:
+    """Write `figure` to `path` (PNG by default), creating the folder; the file appears whole or not
+    at all (written to a temporary name, then renamed)."""
+    path = os.fspath(path)
+    folder = os.path.dirname(path)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+    root, extension = os.path.splitext(path)
+    temporary = f"{root}.tmp-{os.getpid()}{extension or '.png'}"
+    try:
+        figure.savefig(temporary, dpi=dpi)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def plot_history(
+    history: Any,
+    metrics: Sequence[str] | None = None,
+    path: str | os.PathLike | None = None,
+    title: str | None = None,
+    log_scale: bool = False,
+) -> Any:
+    """One panel per metric (loss first), training against validation (`val_...`) by epoch.
+
+    Args:
+        history: The `History` returned by `fit`, or its `.history` dict.
+        metrics: Names to draw (without `val_`); all of them when `None`.
+        path: Where to save the figure as a PNG, if given.
+        log_scale: Draw the values on a logarithmic axis (useful for losses).
+    """
+    logs = getattr(history, "history", history)
+    if not isinstance(logs, dict) or not logs:
+        raise ValueError("plot_history needs a History from fit() (or its .history dict) with at least one epoch.")
+    names = list(metrics) if metrics is not None else [k for k in logs if not k.startswith("val_")]
+    names.sort(key=lambda name: (name != "loss", name))
+    unknown = [name for name in names if name not in logs]
+    if unknown:
+        raise ValueError(f"plot_history: {unknown} not in the history; it has {sorted(logs)}.")
+    epochs = getattr(history, "epoch", None) or list(range(len(logs[names[0]])))
+    figure = _figure((4.2 * len(names), 3.4))
+    axes = figure.subplots(1, len(names), squeeze=False)[0]
+    for ax, name in zip(axes, names):
+        x = [e + 1 for e in epochs][: len(logs[name])]
+        ax.plot(x, logs[name], label="training")
+        if f"val_{name}" in logs:
+            values = logs[f"val_{name}"]
+            ax.plot(x[-len(values) :] if len(values) != len(x) else x, values, label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(name)
+        if log_scale:
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        figure.suptitle(title)
+    if path is not None:
+        save_figure(figure, path)
+    return figure
+
+
+def plot_decision_boundary(
+    predict: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    ax: Any = None,
+    path: str | os.PathLike | None = None,
+    title: str | None = None,
+    resolution: int = 200,
+    margin: float = 0.1,
+) -> Any:
+    """The class regions of a 2-D classifier, with the data points on top.
+
+    Args:
+        predict: A model (its `predict` is used) or a function from points (n, 2) to scores (n, K).
+        x: The points, shape (n, 2).
+        y: Their integer labels, shape (n,).
+        ax: A matplotlib Axes to draw into (a new figure when `None`).
+    """
+    x = np.asarray(x)
+    if x.ndim != 2 or x.shape[1] != 2:
+        raise ValueError(f"plot_decision_boundary needs 2-D points of shape (n, 2), received shape {x.shape}.")
+    score: Callable[[np.ndarray], np.ndarray]
+    if hasattr(predict, "predict"):
+        score = lambda points: predict.predict(points, batch_size=4096, verbose=0)  # noqa: E731
+    else:
+        score = predict
+    low, high = x.min(axis=0), x.max(axis=0)
+    pad = margin * (high - low)
+    gx, gy = np.meshgrid(
+        np.linspace(low[0] - pad[0], high[0] + pad[0], resolution),
+        np.linspace(low[1] - pad[1], high[1] + pad[1], resolution),
+    )
+    scores = np.asarray(score(np.c_[gx.ravel(), gy.ravel()]))
+    regions = (scores.ravel() > 0.5).astype(int) if scores.ndim == 1 or scores.shape[-1] == 1 else scores.argmax(-1)
+    figure = None
+    if ax is None:
+        figure = _figure((4.5, 4.2))
+        ax = figure.subplots()
+    ax.contourf(gx, gy, regions.reshape(gx.shape), alpha=0.3, cmap="viridis", levels=np.arange(regions.max() + 2) - 0.5)
+    ax.scatter(x[:, 0], x[:, 1], c=y, s=12, cmap="viridis", edgecolors="k", linewidths=0.3)
+    ax.set_xlim(gx.min(), gx.max())
+    ax.set_ylim(gy.min(), gy.max())
+    ax.set_aspect("equal")
+    if title:
+        ax.set_title(title)
+    if figure is not None and path is not None:
+        save_figure(figure, path)
+    return figure if figure is not None else ax.figure
