@@ -22,7 +22,7 @@ class Registry:
 
     def __init__(self, kind: str, plural: str | None = None, case_sensitive: bool = True) -> None:
         self.kind = kind
-        self.plural = plural or kind + "s"
+        self.plural = plural or (kind + "es" if kind.endswith("s") else kind + "s")
         self.case_sensitive = case_sensitive
         self._entries: dict[str, Any] = {}  # key (lower-cased if case-insensitive) -> entry
         self._spellings: dict[str, str] = {}  # key -> the name as registered
@@ -49,7 +49,7 @@ class Registry:
         all_names = list(names) + ([own] if own and own not in names else [])
         for name in all_names:
             self._entries[self._key(name)] = obj
-            self._spellings[self._key(name)] = name
+            self._spellings.setdefault(self._key(name), name)
         self._canonical[id(obj)] = all_names[0]
 
     def __contains__(self, name: object) -> bool:
@@ -64,11 +64,27 @@ class Registry:
 
     def unknown_message(self, name: str) -> str:
         """`Unknown loss 'x'. Did you mean 'y'? Known losses: ...`."""
-        matches = difflib.get_close_matches(self._key(name), list(self._entries), n=1, cutoff=0.6)
         message = f"Unknown {self.kind} {name!r}."
-        if matches:
-            message += f" Did you mean {self._spellings[matches[0]]!r}?"
+        suggestion = self.closest(name)
+        if suggestion is not None:
+            message += f" Did you mean {suggestion!r}?"
         return message + f" Known {self.plural}: {', '.join(self.names())}."
+
+    def closest(self, name: str) -> str | None:
+        """The registered spelling closest to `name`: fewest typing edits (a swap of two neighbouring
+        letters counts as one), then the most similar; `None` when nothing is close."""
+        key = self._key(name) if isinstance(name, str) else str(name)
+        best = min(
+            self._entries,
+            key=lambda k: (_edit_distance(key.lower(), k.lower()), -difflib.SequenceMatcher(None, key, k).ratio()),
+            default=None,
+        )
+        if best is None:
+            return None
+        if _edit_distance(key.lower(), best.lower()) <= max(2, len(key) // 3):
+            return self._spellings[best]
+        matches = difflib.get_close_matches(key, list(self._entries), n=1, cutoff=0.6)
+        return self._spellings[matches[0]] if matches else None
 
     def names(self) -> list[str]:
         """The saved name of every entry, sorted: one per class or function."""
@@ -87,3 +103,19 @@ class Registry:
         """Saved name -> class or function, sorted by name."""
         by_name = {self._canonical[id(obj)]: obj for obj in self._entries.values()}
         return dict(sorted(by_name.items()))
+
+
+def _edit_distance(a: str, b: str) -> int:
+    """Optimal-string-alignment distance: insertions, deletions, substitutions and swaps of
+    neighbouring characters each cost 1."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[len(b)]

@@ -607,7 +607,7 @@ def check_class_labels(
         if np.any(bad):
             first = labels[bad].flat[0]
             raise ValueError(
-                f"{where}: class labels must be whole numbers, received {first!r} "
+                f"{where}: class labels must be whole numbers, received {float(first):g} "
                 f"({int(bad.sum())} non-integer labels)."
             )
     check = labels if ignore_class is None else labels[labels != ignore_class]

@@ -1,10 +1,12 @@
 """Stateful metrics: `update_state` over the batches of an epoch, `result` for the whole epoch.
 
-A metric's result is exact over every sample it has seen (total / count, weighted by sample weight),
-never a mean of batch means. Keras 3's names: `'accuracy'` (resolved from the shapes by `compile`),
-`binary_accuracy`, `categorical_accuracy`, `sparse_categorical_accuracy`, the top-k accuracies, and
-every loss as a metric (`'mse'`, `'mae'`, ...). A plain function `f(y_true, y_pred) -> per-sample
-values` is wrapped into a mean metric.
+A metric's result is exact over every sample it has seen (total / count, or confusion counts,
+weighted by sample weight), never a mean of batch means; its accumulated arrays are `variables`, so
+the states of several processes can be summed. Keras 3's names: `'accuracy'` (resolved from the
+shapes by `compile`), `binary_accuracy`, `categorical_accuracy`, `sparse_categorical_accuracy`, the
+top-k accuracies, every loss as a metric (`'mse'`, `'mae'`, ...), the confusion counts
+(`'true_positives'`, ...), `'precision'`, `'recall'`, `'auc'`, `'f1_score'` and `'fbeta_score'`.
+A plain function `f(y_true, y_pred) -> per-sample values` is wrapped into a mean metric.
 """
 
 from __future__ import annotations
@@ -14,9 +16,16 @@ from typing import Any
 
 import numpy as np
 
+from neuralnet import activations
+from neuralnet import backend
 from neuralnet import losses as losses_module
 from neuralnet._registry import Registry
-from neuralnet._validation import check_number, check_positive_int
+from neuralnet._validation import (
+    check_non_negative_int,
+    check_number,
+    check_one_of,
+    check_positive_int,
+)
 from neuralnet.losses import squeeze_or_expand_to_same_rank
 
 METRICS = Registry("metric")
@@ -50,8 +59,25 @@ class Metric:
         """The accumulated state, by name (for saving and for summing across processes)."""
         return {}
 
+    def load_variables(self, state: dict[str, Any]) -> None:
+        """Replace the accumulated state by `state` (same names and shapes as `variables`), e.g.
+        with the sum of `variables` over every process."""
+        expected = self.variables
+        if set(state) != set(expected):
+            raise ValueError(
+                f"Metric {self.name!r} has variables {sorted(expected)}, received {sorted(state)}."
+            )
+        for key, current in expected.items():
+            value = np.array(state[key], dtype=np.float64)
+            if value.shape != np.shape(current):
+                raise ValueError(
+                    f"Metric {self.name!r}: variable {key!r} has shape {np.shape(current)}, "
+                    f"received shape {value.shape}."
+                )
+            setattr(self, key, value if value.ndim else float(value))
+
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name}
+        return {"name": self.name, "dtype": self.dtype}
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Metric:
@@ -114,9 +140,9 @@ class Sum(Metric):
     def update_state(self, values, sample_weight=None):  # type: ignore[override]
         values = np.asarray(values, dtype=np.float64)
         if sample_weight is not None:
-            values = values * np.asarray(sample_weight, dtype=np.float64).reshape(
-                np.shape(sample_weight) + (1,) * (values.ndim - np.ndim(sample_weight))
-            )
+            weights = np.asarray(sample_weight, dtype=np.float64)
+            values, weights = squeeze_or_expand_to_same_rank(values, weights)
+            values = values * weights.reshape(weights.shape + (1,) * (values.ndim - weights.ndim))
         self.total += float(np.sum(values))
 
     def result(self):
@@ -145,14 +171,16 @@ class MeanMetricWrapper(Mean):
         super().update_state(values, sample_weight)
 
     def get_config(self):
-        return {"name": self.name, **self.fn_kwargs}
+        return {"name": self.name, "dtype": self.dtype, **self.fn_kwargs}
 
     @classmethod
     def from_config(cls, config):
-        raise TypeError(
-            "A MeanMetricWrapper around a user function cannot be rebuilt from its config; "
-            "register a Metric subclass to save it."
-        )
+        if cls is MeanMetricWrapper:
+            raise TypeError(
+                "A MeanMetricWrapper around a user function cannot be rebuilt from its config; "
+                "register a Metric subclass to save it."
+            )
+        return cls(**config)  # the accuracy family: the config is the constructor's arguments
 
 
 # --------------------------------------------------------------------------------------------------
@@ -164,18 +192,21 @@ def _as_arrays(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 def accuracy(y_true, y_pred):
-    """1.0 where `y_true == y_pred` exactly (Keras's `Accuracy`), per sample, mean over the last axis."""
+    """1.0 where `y_true == y_pred` exactly (Keras's `Accuracy`), element by element."""
     t, p = _as_arrays(y_true, y_pred)
     t, p = squeeze_or_expand_to_same_rank(t, p)
-    return np.mean(t == p, axis=-1) if p.ndim > 1 else (t == p).astype(np.float64)
+    return (t == p).astype(np.float64)
 
 
 def binary_accuracy(y_true, y_pred, threshold=0.5):
-    """1.0 where `y_true == (y_pred > threshold)` (strict: 0.5 counts as class 0), mean over the last axis."""
+    """1.0 where `y_true == (y_pred > threshold)`, element by element (strict: 0.5 is class 0).
+
+    As in Keras, the values keep the shape of `y_pred`; the metric averages them, so weights of
+    shape (N,) or (N, D) both work.
+    """
     t, p = _as_arrays(y_true, y_pred)
     t, p = squeeze_or_expand_to_same_rank(t, p)
-    matches = (t == (p > threshold)).astype(np.float64)
-    return np.mean(matches, axis=-1) if matches.ndim > 1 else matches
+    return (t == (p > threshold)).astype(np.float64)
 
 
 def categorical_accuracy(y_true, y_pred):
@@ -198,7 +229,9 @@ def sparse_categorical_accuracy(y_true, y_pred):
 
 def _in_top_k(target_scores: np.ndarray, p: np.ndarray, k: int) -> np.ndarray:
     # Keras's in_top_k: the target is a hit when fewer than k scores are strictly above it, so ties
-    # at the k-th value count as hits and k >= number of classes always hits.
+    # at the k-th value count as hits and k >= number of classes always hits. A NaN target score
+    # counts as -inf, as in Keras.
+    target_scores = np.where(np.isnan(target_scores), -np.inf, target_scores)
     return (np.sum(p > target_scores[..., None], axis=-1) < k).astype(np.float64)
 
 
@@ -285,24 +318,27 @@ class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
 # Losses as metrics
 
 
-def _loss_metric(loss_class: type[losses_module.Loss], metric_name: str, doc: str) -> type[MeanMetricWrapper]:
+def _loss_metric(
+    loss_class: type[losses_module.Loss], metric_name: str, doc: str, class_name: str | None = None
+) -> type[MeanMetricWrapper]:
     def __init__(self, name: str = metric_name, dtype: Any = None, **kwargs: Any) -> None:
         loss = loss_class(reduction="none", **kwargs)
         MeanMetricWrapper.__init__(self, loss, name, dtype)
         self.loss_kwargs = kwargs
 
     def get_config(self):
-        return {"name": self.name, **self.loss_kwargs}
+        return {"name": self.name, "dtype": self.dtype, **self.loss_kwargs}
 
     @classmethod
     def from_config(cls, config):
         return cls(**config)
 
-    class_name = loss_class.__name__
+    class_name = class_name or loss_class.__name__
     cls = type(class_name, (MeanMetricWrapper,), {
         "__init__": __init__, "get_config": get_config, "from_config": from_config, "__doc__": doc,
     })  # fmt: skip
     cls.__module__ = __name__
+    cls.__qualname__ = class_name
     return cls
 
 
@@ -314,7 +350,9 @@ MeanAbsolutePercentageError = _loss_metric(
 MeanSquaredLogarithmicError = _loss_metric(
     losses_module.MeanSquaredLogarithmicError, "mean_squared_logarithmic_error", "Mean of the per-sample MSLE."
 )
-LogCoshError = _loss_metric(losses_module.LogCosh, "logcosh", "Mean of the per-sample log-cosh error.")
+LogCoshError = _loss_metric(
+    losses_module.LogCosh, "logcosh", "Mean of the per-sample log-cosh error.", "LogCoshError"
+)
 Hinge = _loss_metric(losses_module.Hinge, "hinge", "Mean of the per-sample hinge loss.")
 SquaredHinge = _loss_metric(losses_module.SquaredHinge, "squared_hinge", "Mean of the per-sample squared hinge loss.")
 CategoricalHinge = _loss_metric(
@@ -343,34 +381,26 @@ class CosineSimilarity(MeanMetricWrapper):
         super().__init__(lambda t, p: -loss(t, p), name, dtype)
 
     def get_config(self):
-        return {"name": self.name, "axis": self.axis}
+        return {"name": self.name, "dtype": self.dtype, "axis": self.axis}
 
     @classmethod
     def from_config(cls, config):
         return cls(**config)
 
 
-class RootMeanSquaredError(Metric):
-    """`sqrt(mean((y_true − y_pred)²))` over every entry seen."""
+class RootMeanSquaredError(Mean):
+    """`sqrt(mean((y_true − y_pred)²))` over every entry seen (a weighted `Mean` of the squares)."""
 
     def __init__(self, name: str = "root_mean_squared_error", dtype: Any = None) -> None:
         super().__init__(name, dtype)
-        self._mean = Mean()
 
-    def update_state(self, y_true, y_pred, sample_weight=None):
+    def update_state(self, y_true, y_pred, sample_weight=None):  # type: ignore[override]
         t, p = _as_arrays(y_true, y_pred)
         t, p = squeeze_or_expand_to_same_rank(t, p)
-        self._mean.update_state(np.square(t - p), sample_weight)
+        super().update_state(np.square(t - p), sample_weight)
 
     def result(self):
-        return float(np.sqrt(self._mean.result()))
-
-    def reset_state(self):
-        self._mean.reset_state()
-
-    @property
-    def variables(self):
-        return self._mean.variables
+        return float(np.sqrt(super().result()))
 
 
 for _cls, _names in [

@@ -79,7 +79,7 @@ class L2(Regularizer):
         return {"l2": self.l2}
 
 
-@REGULARIZERS.register("l1_l2")
+@REGULARIZERS.register("l1_l2", "l1l2")  # Keras 3 spells the name l1l2
 class L1L2(Regularizer):
     """`l1 · Σ|w| + l2 · Σw²`; both default to 0 (Keras 3's class defaults)."""
 

@@ -59,6 +59,7 @@ class ReLU(_ActivationLayer):
         if max_value is not None:
             check_number(max_value, "max_value", self, low=0.0)
         check_number(negative_slope, "negative_slope", self, low=0.0)
+        check_number(threshold, "threshold", self, low=0.0)  # Keras rejects a negative threshold
         self.max_value = max_value
         self.negative_slope = float(negative_slope)
         self.threshold = float(threshold)

@@ -54,7 +54,7 @@ class BatchNormalization(Layer):
 
     def build(self, input_shape):
         rank = len(input_shape)
-        axis = self.axis % rank if rank else 0
+        axis = self.axis % rank if -rank <= self.axis < rank else 0  # out of range: rejected below
         if rank < 2 or axis == 0 or input_shape[axis] is None:
             raise ValueError(
                 f"BatchNormalization layer {self.name!r} needs inputs of rank >= 2 with a known size "

@@ -64,6 +64,19 @@ class Dense(Layer):
             self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer)
         self.built = True
 
+    def check_input_shape(self, shape):
+        """Keras's input spec for Dense: rank >= 2 and the last dimension it was built for; the
+        other axes may change from call to call."""
+        kernel = self.params.get("kernel")
+        if kernel is None:
+            return
+        input_dim = kernel.shape[0]
+        if len(shape) < 2 or (shape[-1] is not None and shape[-1] != input_dim):
+            raise ValueError(
+                f"Dense layer {self.name!r} expected inputs of rank >= 2 with last dimension "
+                f"{input_dim}, received shape {shape_str(tuple(shape))}."
+            )
+
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from neuralnet._validation import check_number
-from neuralnet.layers.layer import Layer, register_layer
+from neuralnet.layers.layer import Layer, register_layer, shape_str
 
 
 @register_layer("Dropout")
@@ -27,6 +27,20 @@ class Dropout(Layer):
         self.rate = check_number(rate, "rate", self, low=0.0, high=1.0)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self._mask = None
+
+    def build(self, input_shape):
+        if self.noise_shape is not None:
+            fits = len(self.noise_shape) == len(input_shape) and all(
+                n is None or n == 1 or s is None or n == s
+                for n, s in zip(self.noise_shape, input_shape)
+            )
+            if not fits:
+                raise ValueError(
+                    f"Dropout layer {self.name!r}: noise_shape={self.noise_shape} does not broadcast "
+                    f"to inputs of shape {shape_str(tuple(input_shape))}; it needs one entry per "
+                    "axis, each None, 1 or the input's size."
+                )
+        self.built = True
 
     def _mask_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         if self.noise_shape is None:

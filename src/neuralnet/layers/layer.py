@@ -257,9 +257,10 @@ class Layer:
         if len(shape) != len(expected) or any(
             e is not None and s is not None and e != s for e, s in zip(expected[1:], shape[1:])
         ):
+            # The batch size is never checked, so it is shown as None rather than the first call's.
             raise ValueError(
                 f"{type(self).__name__} layer {self.name!r} expected inputs of shape "
-                f"{shape_str(expected)}, received shape {shape_str(tuple(shape))}."
+                f"{shape_str((None, *expected[1:]))}, received shape {shape_str(tuple(shape))}."
             )
 
     # -- weights --------------------------------------------------------------------------------

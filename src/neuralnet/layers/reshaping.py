@@ -39,6 +39,10 @@ class Reshape(Layer):
             )
         self.target_shape = target
 
+    def build(self, input_shape):
+        self.compute_output_shape(input_shape)  # a ValueError now, not NumPy's at the first forward
+        self.built = True
+
     def compute_output_shape(self, input_shape):
         rest = input_shape[1:]
         if -1 not in self.target_shape:
