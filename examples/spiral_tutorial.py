@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     os.makedirs(args.out, exist_ok=True)
-    figure = plotting._figure((12, 3.6))
+    figure = plotting.new_figure((12, 3.6))
     axes = figure.subplots(1, 3)
     axes[0].scatter(ours["x"][:, 0], ours["x"][:, 1], c=ours["y"], s=12, cmap="viridis", edgecolors="k", linewidths=0.3)
     axes[0].set_title("the spiral data")
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     boundaries = os.path.join(args.out, "spiral_decision_boundaries.png")
     plotting.save_figure(figure, boundaries)
 
-    figure = plotting._figure((9, 3.6))
+    figure = plotting.new_figure((9, 3.6))
     axes = figure.subplots(1, 2)
     for ax, key, title in ((axes[0], "linear", "linear classifier"), (axes[1], "two_layer", "100 ReLU units")):
         ax.plot(scratch[key]["losses"], label="NumPy from scratch", linewidth=3, alpha=0.5)

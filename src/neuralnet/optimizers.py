@@ -140,12 +140,15 @@ class Optimizer:
 
     @property
     def variables(self) -> dict[str, np.ndarray]:
-        """Every state array by path: `"dense/kernel/momentum"`, ..., plus `"iterations"`."""
+        """A snapshot of every state array by path: `"dense/kernel/momentum"`, ..., plus `"iterations"`.
+
+        The arrays are copies, so a saved snapshot is not changed by later steps.
+        """
         state = {"iterations": np.asarray(self.iterations, dtype=np.int64)}
         for path, slots in zip(self._paths, self._slots):
             for slot, value in slots.items():
                 if not slot.startswith("_"):
-                    state[f"{path}/{slot}"] = value
+                    state[f"{path}/{slot}"] = value.copy()
         state.update(self.extra_state())
         return state
 
@@ -158,6 +161,11 @@ class Optimizer:
 
     def load_variables(self, state: dict[str, np.ndarray]) -> None:
         """Restore `variables` (after `build` with the same paths); every array is checked first."""
+        if not self.built:
+            raise RuntimeError(
+                f"{type(self).__name__}.load_variables() needs the optimizer built first: call "
+                "optimizer.build(variables, paths) with the same paths as when it was saved."
+            )
         expected = self.variables
         missing = sorted(set(expected) - set(state))
         unexpected = sorted(set(state) - set(expected))
@@ -184,8 +192,10 @@ class Optimizer:
     def exclude_from_weight_decay(
         self, var_list: Iterable[np.ndarray] | None = None, var_names: Iterable[str] | None = None
     ) -> None:
-        """Skip weight decay for these arrays, or for parameters whose path contains one of
-        `var_names` (e.g. `["bias", "gamma", "beta"]`). Call before the first step."""
+        """Skip weight decay for these arrays, or for parameters where one of the regular
+        expressions `var_names` (e.g. `["bias", "gamma", "beta"]`) is found in the parameter's name
+        (`"bias"`, searched as Keras searches `variable.name`, so `"^bias$"` works) or in its
+        path (`"dense_1/bias"`). Call before the first step."""
         if self.built:
             raise RuntimeError(
                 f"{type(self).__name__}.exclude_from_weight_decay() must be called before the "
@@ -197,7 +207,10 @@ class Optimizer:
     def _use_weight_decay(self, variable: np.ndarray, path: str) -> bool:
         if id(variable) in self._exclude_ids:
             return False
-        return not any(re.search(name, path) for name in self._exclude_names)
+        own_name = path.rsplit("/", 1)[-1]
+        return not any(
+            re.search(pattern, own_name) or re.search(pattern, path) for pattern in self._exclude_names
+        )
 
     # -- the step -------------------------------------------------------------------------------
 
@@ -222,6 +235,12 @@ class Optimizer:
             raise ValueError(
                 f"{type(self).__name__}.apply() received {len(grads)} gradients for {len(variables)} variables."
             )
+        for variable, grad in zip(variables, grads):
+            if np.shape(grad) != np.shape(variable):  # would broadcast silently in place
+                raise ValueError(
+                    f"{type(self).__name__}.apply() received a gradient of shape {np.shape(grad)} "
+                    f"for a variable of shape {np.shape(variable)}."
+                )
         grads = self._clip(grads)
         learning_rate = self.learning_rate
         if self.weight_decay:
@@ -244,7 +263,7 @@ class Optimizer:
         for variable in variables:
             index = self._index_by_id.get(id(variable))
             if index is None:
-                raise KeyError(
+                raise ValueError(
                     f"{type(self).__name__} was built for other variables; this array of shape "
                     f"{np.shape(variable)} is not one of them. Use a new optimizer for a new model."
                 )

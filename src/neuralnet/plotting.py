@@ -15,7 +15,8 @@ import numpy as np
 from neuralnet._optional import import_optional
 
 
-def _figure(figsize: tuple[float, float]) -> Any:
+def new_figure(figsize: tuple[float, float] = (6.4, 4.8)) -> Any:
+    """A matplotlib Figure not attached to pyplot (no window, no global state)."""
     figure_module = import_optional("matplotlib.figure", "plot", "Plotting")
     return figure_module.Figure(figsize=figsize, layout="constrained")
 
@@ -61,7 +62,7 @@ def plot_history(
     if unknown:
         raise ValueError(f"plot_history: {unknown} not in the history; it has {sorted(logs)}.")
     epochs = getattr(history, "epoch", None) or list(range(len(logs[names[0]])))
-    figure = _figure((4.2 * len(names), 3.4))
+    figure = new_figure((4.2 * len(names), 3.4))
     axes = figure.subplots(1, len(names), squeeze=False)[0]
     for ax, name in zip(axes, names):
         x = [e + 1 for e in epochs][: len(logs[name])]
@@ -118,7 +119,7 @@ def plot_decision_boundary(
     regions = (scores.ravel() > 0.5).astype(int) if scores.ndim == 1 or scores.shape[-1] == 1 else scores.argmax(-1)
     figure = None
     if ax is None:
-        figure = _figure((4.5, 4.2))
+        figure = new_figure((4.5, 4.2))
         ax = figure.subplots()
     ax.contourf(gx, gy, regions.reshape(gx.shape), alpha=0.3, cmap="viridis", levels=np.arange(regions.max() + 2) - 0.5)
     ax.scatter(x[:, 0], x[:, 1], c=y, s=12, cmap="viridis", edgecolors="k", linewidths=0.3)
@@ -130,3 +131,58 @@ def plot_decision_boundary(
     if figure is not None and path is not None:
         save_figure(figure, path)
     return figure if figure is not None else ax.figure
+
+
+def plot_gradient_norms(
+    monitor: Any,
+    path: str | os.PathLike | None = None,
+    title: str | None = None,
+    label: str | None = None,
+    axes: Any = None,
+) -> Any:
+    """What a `GradientMonitor` recorded: the gradient norm of each layer's kernel against the layer's
+    depth (first and last epoch, log scale), and each layer's gradient norm across the epochs.
+
+    Vanishing gradients show as a line that falls steeply towards the first layers.
+
+    Args:
+        monitor: A `GradientMonitor` after `fit`, or its `gradient_norms` dict.
+        label: A name for this run in the legend (to draw several runs on the same `axes`).
+        axes: Two matplotlib Axes to draw into (a new figure when `None`).
+    """
+    norms = getattr(monitor, "gradient_norms", monitor)
+    if not isinstance(norms, dict) or not norms or not all(norms.values()):
+        raise ValueError("plot_gradient_norms needs a GradientMonitor that recorded at least one epoch.")
+    names = list(norms)
+    depth = np.arange(1, len(names) + 1)
+    figure = None
+    if axes is None:
+        figure = new_figure((10, 3.8))
+        axes = figure.subplots(1, 2)
+    prefix = f"{label}: " if label else ""
+    first = [norms[name][0] for name in names]
+    last = [norms[name][-1] for name in names]
+    line = axes[0].plot(depth, first, marker="o", label=f"{prefix}first epoch")[0]
+    if len(next(iter(norms.values()))) > 1:
+        axes[0].plot(depth, last, marker="s", linestyle="--", color=line.get_color(), label=f"{prefix}last epoch")
+    axes[0].set_yscale("log")
+    axes[0].set_xlabel("layer (1 = nearest the input)")
+    axes[0].set_ylabel("‖dJ/dW‖ (mean over batches)")
+    axes[0].set_xticks(depth)
+    axes[0].grid(alpha=0.3)
+    axes[0].legend(fontsize="small")
+    epochs = np.arange(1, len(norms[names[0]]) + 1)
+    for index, name in enumerate(names):
+        if index in (0, len(names) - 1) or len(names) <= 4:
+            axes[1].plot(epochs[: len(norms[name])], norms[name], label=f"{prefix}{name}")
+    axes[1].set_yscale("log")
+    axes[1].set_xlabel("epoch")
+    axes[1].set_ylabel("‖dJ/dW‖")
+    axes[1].grid(alpha=0.3)
+    axes[1].legend(fontsize="small")
+    target = figure if figure is not None else axes[0].figure
+    if title:
+        target.suptitle(title)
+    if path is not None:
+        save_figure(target, path)
+    return target

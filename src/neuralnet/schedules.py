@@ -11,9 +11,18 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from neuralnet._registry import Registry
-from neuralnet._validation import check_number, check_positive_int
+from neuralnet._validation import check_number
 
 SCHEDULES = Registry("learning rate schedule")
+
+
+def _check_steps(value: Any, arg: str, where: Any, *, allow_zero: bool = False) -> int | float:
+    """A step count: a positive number (or >= 0), kept as an int when it is whole.
+
+    Keras accepts any positive number (`decay_steps=1e4`, `len(x) / batch_size * epochs`).
+    """
+    number = check_number(value, arg, where, low=0.0, low_inclusive=allow_zero)
+    return int(number) if number.is_integer() else number
 
 
 class LearningRateSchedule:
@@ -41,13 +50,13 @@ class ExponentialDecay(LearningRateSchedule):
     def __init__(
         self,
         initial_learning_rate: float,
-        decay_steps: int,
+        decay_steps: float,
         decay_rate: float,
         staircase: bool = False,
         name: str = "ExponentialDecay",
     ) -> None:
         self.initial_learning_rate = check_number(initial_learning_rate, "initial_learning_rate", self, low=0.0)
-        self.decay_steps = check_positive_int(decay_steps, "decay_steps", self)
+        self.decay_steps = _check_steps(decay_steps, "decay_steps", self)
         self.decay_rate = check_number(decay_rate, "decay_rate", self, low=0.0)
         self.staircase = bool(staircase)
         self.name = name
@@ -75,13 +84,13 @@ class InverseTimeDecay(LearningRateSchedule):
     def __init__(
         self,
         initial_learning_rate: float,
-        decay_steps: int,
+        decay_steps: float,
         decay_rate: float,
         staircase: bool = False,
         name: str = "InverseTimeDecay",
     ) -> None:
         self.initial_learning_rate = check_number(initial_learning_rate, "initial_learning_rate", self, low=0.0)
-        self.decay_steps = check_positive_int(decay_steps, "decay_steps", self)
+        self.decay_steps = _check_steps(decay_steps, "decay_steps", self)
         self.decay_rate = check_number(decay_rate, "decay_rate", self, low=0.0)
         self.staircase = bool(staircase)
         self.name = name
@@ -133,14 +142,14 @@ class PolynomialDecay(LearningRateSchedule):
     def __init__(
         self,
         initial_learning_rate: float,
-        decay_steps: int,
+        decay_steps: float,
         end_learning_rate: float = 0.0001,
         power: float = 1.0,
         cycle: bool = False,
         name: str = "PolynomialDecay",
     ) -> None:
         self.initial_learning_rate = check_number(initial_learning_rate, "initial_learning_rate", self, low=0.0)
-        self.decay_steps = check_positive_int(decay_steps, "decay_steps", self)
+        self.decay_steps = _check_steps(decay_steps, "decay_steps", self)
         self.end_learning_rate = check_number(end_learning_rate, "end_learning_rate", self, low=0.0)
         self.power = float(power)
         self.cycle = bool(cycle)
@@ -180,20 +189,18 @@ class CosineDecay(LearningRateSchedule):
     def __init__(
         self,
         initial_learning_rate: float,
-        decay_steps: int,
+        decay_steps: float,
         alpha: float = 0.0,
         name: str = "CosineDecay",
         warmup_target: float | None = None,
-        warmup_steps: int = 0,
+        warmup_steps: float = 0,
     ) -> None:
         self.initial_learning_rate = check_number(initial_learning_rate, "initial_learning_rate", self, low=0.0)
-        self.decay_steps = check_positive_int(decay_steps, "decay_steps", self)
+        self.decay_steps = _check_steps(decay_steps, "decay_steps", self)
         self.alpha = check_number(alpha, "alpha", self, low=0.0, high=1.0)
         self.name = name
         self.warmup_target = None if warmup_target is None else check_number(warmup_target, "warmup_target", self, low=0.0)
-        self.warmup_steps = int(warmup_steps)
-        if self.warmup_steps < 0:
-            raise ValueError(f"CosineDecay: `warmup_steps` must be >= 0, received {warmup_steps}.")
+        self.warmup_steps = _check_steps(warmup_steps, "warmup_steps", self, allow_zero=True)
 
     def _decay(self, step: float, start: float) -> float:
         cosine = 0.5 * (1.0 + math.cos(math.pi * step / self.decay_steps))
@@ -227,14 +234,14 @@ class CosineDecayRestarts(LearningRateSchedule):
     def __init__(
         self,
         initial_learning_rate: float,
-        first_decay_steps: int,
+        first_decay_steps: float,
         t_mul: float = 2.0,
         m_mul: float = 1.0,
         alpha: float = 0.0,
         name: str = "SGDRDecay",
     ) -> None:
         self.initial_learning_rate = check_number(initial_learning_rate, "initial_learning_rate", self, low=0.0)
-        self.first_decay_steps = check_positive_int(first_decay_steps, "first_decay_steps", self)
+        self.first_decay_steps = _check_steps(first_decay_steps, "first_decay_steps", self)
         self.t_mul = check_number(t_mul, "t_mul", self, low=0.0, low_inclusive=False)
         self.m_mul = check_number(m_mul, "m_mul", self, low=0.0)
         self.alpha = check_number(alpha, "alpha", self, low=0.0, high=1.0)

@@ -402,3 +402,21 @@ def test_symbolic_call_rejects_a_list_for_a_single_input_layer():
 def test_output_of_an_uncalled_layer_is_an_attribute_error():
     with pytest.raises(AttributeError, match="has no output yet"):
         layers.Dense(2).output
+
+
+def test_a_layer_keeps_the_float_type_it_was_built_with(rng):
+    x = rng.standard_normal((4, 3))
+    with neuralnet.config.floatx_scope("float64"):
+        layer = layers.Dense(2)
+        layer(x)
+    assert layer.params["kernel"].dtype == np.float64
+    y = layer(x)  # floatx is float32 again: the input is not rounded to float32
+    assert y.dtype == np.float64
+    np.testing.assert_allclose(y, x @ layer.params["kernel"], rtol=1e-12)
+    assert layer(neuralnet.Input(shape=(3,))).dtype == "float64"
+
+
+def test_explicit_dtype_wins_over_floatx():
+    layer = layers.Dense(2, dtype="float64")
+    assert layer(np.ones((1, 3))).dtype == np.float64
+    assert layer.get_config()["dtype"] == "float64"

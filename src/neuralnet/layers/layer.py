@@ -93,6 +93,7 @@ class Layer:
         self._inbound_nodes: list[Node] = []
         self._rng: np.random.Generator | None = None
         self._build_input_shape: Any = None
+        self._build_dtype: str | None = None  # floatx() when built, for a layer without `dtype`
         # Set by the model for layers fed only by model inputs: their dJ/dx is never used.
         self._skip_input_gradient = False
 
@@ -156,8 +157,9 @@ class Layer:
 
     @property
     def compute_dtype(self) -> str:
-        """The float type of this layer's parameters and outputs."""
-        return self.dtype or backend.floatx()
+        """The float type of this layer's parameters and outputs: `dtype`, else `floatx()` as it
+        was when the layer was built (so that its inputs are cast to its weights' type)."""
+        return self.dtype or self._build_dtype or backend.floatx()
 
     def add_weight(
         self,
@@ -192,6 +194,7 @@ class Layer:
     def ensure_built(self, input_shape: Any) -> None:
         """Build the layer for `input_shape` if it is not built yet."""
         if not self.built:
+            self._build_dtype = self.compute_dtype
             self.build(input_shape)
             self.built = True
             self._build_input_shape = input_shape

@@ -303,6 +303,10 @@ class Functional(Model):
         self._last_activity_penalty = activity
         return [values[slot] for slot in self._output_slots]
 
+    def layer_outputs(self) -> dict[str, np.ndarray]:
+        """Each layer's output in the last forward pass, by layer name (for monitoring)."""
+        return {step.layer.name: self._values[step.outputs[0]] for step in self._plan if len(step.outputs) == 1}
+
     def _activity_penalty(self) -> float:
         return getattr(self, "_last_activity_penalty", 0.0)
 
