@@ -478,12 +478,18 @@ GRADIENT_VARIANTS = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("with_weights", [False, True])
+@pytest.mark.parametrize("weighting", ["unweighted", "per_sample", "per_value"])
 @pytest.mark.parametrize("variant", sorted(GRADIENT_VARIANTS))
-def test_loss_options_backward_matches_finite_differences(variant, with_weights):
+def test_loss_options_backward_matches_finite_differences(variant, weighting):
     loss, make = GRADIENT_VARIANTS[variant]
     y_true, y_pred = make(np.random.default_rng(3))
-    weights = np.random.default_rng(4).uniform(0.5, 2.0, y_pred.shape[0]) if with_weights else None
+    values_shape = np.shape(
+        type(loss)(**{**loss.get_config(), "reduction": "none"})(y_true, y_pred)
+    )
+    shape = {"unweighted": None, "per_sample": values_shape[:1], "per_value": values_shape}[
+        weighting
+    ]
+    weights = None if shape is None else np.random.default_rng(4).uniform(0.5, 2.0, shape)
     report = check_gradients(loss, y_pred, y_true, sample_weight=weights, rtol=1e-6)
     assert report.max_error < 1e-6
 
@@ -668,10 +674,15 @@ def test_categorical_crossentropy_along_axis_1_matches_keras():
     np.testing.assert_allclose(
         values, [[0.349012166, 1.68026972], [0.106414117, 0.326562643]], rtol=KERAS_RTOL
     )
-    weighted = losses.CategoricalCrossentropy(from_logits=True, axis=1)(
-        CCE3_T, CCE3_Z, sample_weight=W2
+    loss = losses.CategoricalCrossentropy(from_logits=True, axis=1)
+    # One weight per value (Keras's result for weights [0.5, 2.0], which it broadcasts along the last axis).
+    per_value = np.array([[0.5, 2.0], [0.5, 2.0]])
+    assert loss(CCE3_T, CCE3_Z, sample_weight=per_value) == pytest.approx(
+        1.06034446, rel=KERAS_RTOL
     )
-    assert weighted == pytest.approx(1.06034446, rel=KERAS_RTOL)
+    # neuralnet reads (N,) weights as one weight per sample.
+    expected = np.sum(np.asarray(values) * W2[:, None]) / 4
+    assert loss(CCE3_T, CCE3_Z, sample_weight=W2) == pytest.approx(expected, rel=1e-12)
 
 
 def test_default_reduction_divides_by_element_count_even_with_sample_weights():

@@ -137,14 +137,28 @@ class Loss:
 
     @staticmethod
     def _weights(sample_weight: Any, values: np.ndarray) -> np.ndarray | None:
+        """`sample_weight` shaped to multiply `values`, the per-sample losses: a scalar, one weight
+        per sample ((N,) or (N, 1)), or one per value."""
         if sample_weight is None:
             return None
         w = np.asarray(sample_weight, dtype=values.dtype)
         if w.ndim == 0 or w.shape == values.shape:
             return w
-        w, _ = squeeze_or_expand_to_same_rank(w, values)
+        if w.ndim == values.ndim + 1 and w.shape[-1] == 1:
+            w = w[..., 0]  # (N, 1) weights for (N,) values pair sample with sample, as in Keras
         # (N,) weights against (N, T) values: one weight per sample, broadcast over the rest.
-        return w.reshape(w.shape + (1,) * (values.ndim - w.ndim))
+        w = w.reshape(w.shape + (1,) * (values.ndim - w.ndim)) if w.ndim < values.ndim else w
+        try:
+            fits = np.broadcast_shapes(w.shape, values.shape) == values.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(
+                f"sample_weight of shape {_shape_str(np.shape(sample_weight))} does not match the "
+                f"per-sample losses of shape {_shape_str(values.shape)}: give one weight per sample "
+                "(shape (N,) or (N, 1)) or one per loss value."
+            )
+        return w
 
     def _divisor(self, values: np.ndarray, weights: np.ndarray | None) -> float:
         if self.reduction == "sum":
@@ -155,20 +169,30 @@ class Loss:
             total = float(values.size)
         return total if total != 0.0 else math.inf  # divide_no_nan: an empty batch gives 0
 
-    def _reduce_gradient(
-        self, grad: np.ndarray, y_pred: np.ndarray, sample_weight: Any
-    ) -> np.ndarray:
+    def _require_reduction(self) -> None:
         if self.reduction in ("none", None):
             raise ValueError(
                 f"Loss {self.name!r} has reduction='none', which gives one value per sample: there "
                 "is no single cost to differentiate. Use 'sum_over_batch_size' to train."
             )
-        values_shape = y_pred.shape[:-1] if y_pred.ndim else ()
+
+    def _value_axis(self) -> int:
+        """The axis of `y_pred` that `call` reduces to one value per sample."""
+        return -1
+
+    def _reduce_gradient(
+        self, grad: np.ndarray, y_pred: np.ndarray, sample_weight: Any
+    ) -> np.ndarray:
+        self._require_reduction()
+        if y_pred.ndim == 0:
+            return grad * self._weights(sample_weight, y_pred) if sample_weight is not None else grad
+        axis = self._value_axis() % y_pred.ndim
+        values_shape = y_pred.shape[:axis] + y_pred.shape[axis + 1 :]
         template = np.empty(values_shape, dtype=y_pred.dtype)
         weights = self._weights(sample_weight, template)
         scale = 1.0 / self._divisor(template, weights) if values_shape else 1.0
         if weights is not None:
-            grad = grad * weights[..., None]
+            grad = grad * (np.expand_dims(weights, axis) if weights.ndim else weights)
         return grad * np.asarray(scale, dtype=grad.dtype)
 
     # -- targets --------------------------------------------------------------------------------
@@ -177,10 +201,8 @@ class Loss:
         """Raise a ValueError when targets of this shape cannot be paired with outputs of
         `output_shape` (checked once, at the boundary of fit and evaluate)."""
         t_shape, o_shape = y_true.shape[1:], tuple(output_shape[1:])
-        aligned_t, aligned_o = squeeze_or_expand_to_same_rank(
-            np.empty((1,) + t_shape, dtype=np.int8), np.empty((1,) + tuple(d or 1 for d in o_shape), dtype=np.int8)
-        )
-        ok = aligned_t.shape[1:] == aligned_o.shape[1:] or all(d is None for d in o_shape)
+        paired_t, paired_o = _paired_shapes(t_shape, o_shape)
+        ok = len(paired_t) == len(paired_o) and all(o is None or o == t for t, o in zip(paired_t, paired_o))
         if not ok:
             raise ValueError(
                 f"{where}: the loss {self.name!r} needs targets shaped like the model's output "
@@ -211,6 +233,17 @@ class Loss:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
+
+
+def _paired_shapes(t_shape: tuple, o_shape: tuple) -> tuple[tuple, tuple]:
+    """The per-sample shapes of targets and outputs after `squeeze_or_expand_to_same_rank`, without
+    the batch axis; `None` in `o_shape` is a size not known until the data comes (any size matches)."""
+    t, o = tuple(t_shape), tuple(o_shape)
+    if len(t) == len(o) + 1 and t[-1] == 1:
+        return (t, o + (1,)) if not o else (t[:-1], o)
+    if len(o) == len(t) + 1 and o[-1] in (1, None):
+        return (t + (1,), o) if not t else (t, o[:-1])
+    return t, o
 
 
 def _shape_str(shape: tuple) -> str:
@@ -430,6 +463,9 @@ class CategoricalCrossentropy(Loss):
         self.label_smoothing = check_number(label_smoothing, "label_smoothing", self, low=0.0, high=1.0)
         self.axis = int(axis)
 
+    def _value_axis(self) -> int:
+        return self.axis
+
     def _smooth(self, y_true: np.ndarray) -> np.ndarray:
         if not self.label_smoothing:
             return y_true
@@ -523,8 +559,11 @@ class SparseCategoricalCrossentropy(Loss):
         weights = self._weights(sample_weight, values)
         if valid is None:
             return weights
-        # Keras gives valid entries the weight total/valid, so the mean is over the valid ones.
-        mask = valid * (valid.size / max(int(valid.sum()), 1))
+        mask = valid.astype(values.dtype)
+        if self.reduction in ("sum_over_batch_size", "mean"):
+            # Keras gives valid entries the weight total/valid, so the mean is over the valid ones;
+            # the other reductions ('sum', 'mean_with_sample_weight') only zero the ignored ones.
+            mask *= valid.size / max(int(valid.sum()), 1)
         return mask if weights is None else weights * mask
 
     def forward(self, y_true, y_pred, sample_weight=None):
@@ -552,6 +591,7 @@ class SparseCategoricalCrossentropy(Loss):
         return self._reduce_sparse_gradient(grad, y_pred, sample_weight, valid)
 
     def _reduce_sparse_gradient(self, grad, y_pred, sample_weight, valid):
+        self._require_reduction()
         template = np.empty(y_pred.shape[:-1], dtype=y_pred.dtype)
         weights = self._weights_with_mask(sample_weight, valid, template)
         if weights is not None:
@@ -713,6 +753,9 @@ class CosineSimilarity(Loss):
     def __init__(self, axis: int = -1, reduction="sum_over_batch_size", name=None) -> None:
         super().__init__(reduction, name)
         self.axis = int(axis)
+
+    def _value_axis(self) -> int:
+        return self.axis
 
     @staticmethod
     def _normalize(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:

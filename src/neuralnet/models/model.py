@@ -32,6 +32,10 @@ from neuralnet.metrics import Mean
 from neuralnet.models.compile_utils import CompiledLoss, CompiledMetrics
 
 
+class DivergenceWarning(UserWarning):
+    """Training produced a NaN or infinite loss."""
+
+
 class Model(Layer):
     """A network of layers that can be trained: Keras's `Model`.
 
@@ -57,6 +61,8 @@ class Model(Layer):
         self._loss_tracker = Mean(name="loss")
         self._output_loss_trackers: list[Mean] = []
         self._training_plan: _TrainingPlan | None = None
+        self._first_non_finite: tuple[int, int] | None = None
+        self._step_position = (0, 0)
 
     # -- what a graph provides (Functional implements these) -------------------------------------
 
@@ -415,8 +421,8 @@ class Model(Layer):
         self._update_trackers(loss, per_output, y, outputs, sample_weight)
 
     def _update_trackers(self, loss, per_output, y, outputs, sample_weight) -> None:
-        if not math.isfinite(loss):
-            self._non_finite_loss = True
+        if not math.isfinite(loss) and self._first_non_finite is None:
+            self._first_non_finite = self._step_position
         batch_size = len(y[0])
         # The epoch loss is a running mean weighted by batch size, as Keras's loss tracker.
         self._loss_tracker.update_mean(loss, batch_size)
@@ -521,15 +527,39 @@ class Model(Layer):
             callbacks, add_history=True, add_progbar=verbose != 0, model=self,
             verbose=verbose, epochs=epochs, steps=steps, mode="fit",
         )  # fmt: skip
-        wants_batch_logs = callback_list.wants("on_train_batch_end")
         rng = backend.make_rng()
         self.stop_training = False
-        self._non_finite_loss = False
+        self._first_non_finite = None
         self._training_plan = None
         self._training_plan_for_step()
 
         batches = _epoch_batches(n, batch_size, shuffle, rng, steps_per_epoch)
         callback_list.on_train_begin()
+        logs: dict[str, float] = {}
+        # A diverging run overflows; that is reported once, below, not as NumPy warnings per batch.
+        numeric_errors = np.errstate(over="ignore", invalid="ignore", divide="ignore")
+        numeric_errors.__enter__()
+        try:
+            logs = self._fit_epochs(xs, ys, sws, val_arrays, batches, steps, initial_epoch, epochs,
+                                    batch_size, validation_batch_size, validation_steps, validation_freq,
+                                    callback_list)  # fmt: skip
+        finally:
+            numeric_errors.__exit__(None, None, None)
+        if self._first_non_finite is not None:
+            epoch, step = self._first_non_finite
+            warnings.warn(
+                f"fit: the loss became NaN or infinite at epoch {epoch + 1}, batch {step + 1}: training "
+                "diverged. Lower the learning rate, scale the inputs, or add "
+                "callbacks.TerminateOnNaN() to stop at once.",
+                DivergenceWarning,
+                stacklevel=2,
+            )
+        callback_list.on_train_end(logs)
+        return callback_list.history
+
+    def _fit_epochs(self, xs, ys, sws, val_arrays, batches, steps, initial_epoch, epochs, batch_size,
+                    validation_batch_size, validation_steps, validation_freq, callback_list) -> dict:  # fmt: skip
+        wants_batch_logs = callback_list.wants("on_train_batch_end")
         logs: dict[str, float] = {}
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
@@ -540,6 +570,7 @@ class Model(Layer):
                 bx = [data_module.take(a, index) for a in xs]
                 by = [data_module.take(a, index) for a in ys]
                 bw = [data_module.take(a, index) for a in sws]
+                self._step_position = (epoch, step)
                 self.train_step(bx, by, bw)
                 if wants_batch_logs:
                     batch_logs = self._logs()
@@ -558,8 +589,7 @@ class Model(Layer):
             callback_list.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
-        callback_list.on_train_end(logs)
-        return callback_list.history
+        return logs
 
     def _unpack_validation_data(self, validation_data: Any) -> tuple[list, list, list]:
         where = "fit (validation_data)"
