@@ -86,7 +86,9 @@ def test_lecun_uniform_limit_is_sqrt_3_over_fan_in():
 
 def test_variance_scaling_defaults_and_modes():
     default = initializers.VarianceScaling()
-    assert (default.scale, default.mode, default.distribution) == (1.0, "fan_in", "truncated_normal")
+    assert default.scale == 1.0
+    assert default.mode == "fan_in"
+    assert default.distribution == "truncated_normal"
     values = sample(initializers.VarianceScaling(2.0, "fan_out", "untruncated_normal"))
     assert np.abs(values).max() > 3 * np.sqrt(2.0 / FAN_OUT)  # not truncated
     assert_mean_is(values, 0.0)
@@ -171,7 +173,9 @@ def test_truncated_normal_defaults_to_stddev_0_05_truncated_at_2_stddev():
     assert_mean_is(values, 1.0)
 
 
-@pytest.mark.parametrize("shape", [(7, 4), (4, 7), (6, 6), (3, 3, 4, 8)], ids=["tall", "wide", "square", "conv"])
+@pytest.mark.parametrize(
+    "shape", [(7, 4), (4, 7), (6, 6), (3, 3, 4, 8)], ids=["tall", "wide", "square", "conv"]
+)
 def test_orthogonal_gives_orthonormal_rows_or_columns(shape):
     values = sample("orthogonal", shape, seed=3)
     assert values.shape == shape
@@ -193,7 +197,9 @@ def test_orthogonal_gain_and_rank_check():
 def test_identity():
     np.testing.assert_array_equal(sample("identity", (3, 3)), np.eye(3))
     np.testing.assert_array_equal(sample("identity", (2, 3)), np.eye(2, 3))
-    np.testing.assert_array_equal(sample(initializers.Identity(gain=0.5), (3, 2)), 0.5 * np.eye(3, 2))
+    np.testing.assert_array_equal(
+        sample(initializers.Identity(gain=0.5), (3, 2)), 0.5 * np.eye(3, 2)
+    )
     with pytest.raises(ValueError, match="2-D shape"):
         sample("identity", (2, 2, 2))
 
@@ -271,7 +277,9 @@ def test_get_accepts_names_classes_instances_configs_and_functions():
 
 
 def test_unknown_name_suggests_the_closest():
-    with pytest.raises(ValueError, match=r"Unknown initializer 'glorot_unform'\. Did you mean 'glorot_uniform'\?"):
+    with pytest.raises(
+        ValueError, match=r"Unknown initializer 'glorot_unform'\. Did you mean 'glorot_uniform'\?"
+    ):
         initializers.get("glorot_unform")
     with pytest.raises(ValueError, match="Known initializers: .*he_normal"):
         initializers.get("xavier")

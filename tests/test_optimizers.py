@@ -776,7 +776,8 @@ def test_weight_decay_is_decoupled_and_applied_before_the_update():
     opt = optimizers.Adam(learning_rate=0.1, weight_decay=0.5)
     for _ in range(3):
         opt.apply([np.zeros(2)], [param])
-    np.testing.assert_allclose(param, np.array([2.0, -4.0]) * (1 - 0.05) ** 3, rtol=1e-12)
+    shrink = 1 - 0.5 * as_float32(0.1)
+    np.testing.assert_allclose(param, np.array([2.0, -4.0]) * shrink**3, rtol=1e-12)
 
 
 def test_weight_decay_uses_the_scheduled_learning_rate_of_the_step():
@@ -845,7 +846,9 @@ def test_state_slots_are_keyed_by_parameter_path(case):
     state = opt.variables
     assert state["iterations"] == 1
     slot_keys = [k for k in state if k not in ("iterations", "u_product")]
-    assert slot_keys, "an optimizer with state must expose it"  # plain SGD has none
+    if not slot_keys:
+        assert (name, args) == ("sgd", {})  # plain SGD is the only stateless rule
+        return
     for key in slot_keys:
         path, slot = key.rsplit("/", 1)
         assert path in PATHS and not slot.startswith("_")
@@ -961,7 +964,8 @@ def test_float32_parameters_and_slots_stay_float32(case):
 
 def test_learning_rate_is_stored_as_float32_like_keras():
     opt = optimizers.SGD(learning_rate=0.01)
-    assert opt.learning_rate == 0.009999999776482582 != 0.01
+    assert opt.learning_rate == 0.009999999776482582
+    assert opt.learning_rate != 0.01
     assert opt.get_config()["learning_rate"] == 0.009999999776482582
     opt.learning_rate = 0.1
     assert opt.learning_rate == float(np.float32(0.1))
@@ -1008,7 +1012,7 @@ def test_unknown_name_suggests_and_lists_known_names():
         optimizers.get("adamm")
     message = str(info.value)
     assert "Unknown optimizer 'adamm'" in message
-    assert "Did you mean 'adam'?" in message.lower()
+    assert "did you mean 'adam'?" in message.lower()
     assert "Known optimizers: " + ", ".join(OPTIMIZERS.names()) in message
 
 

@@ -138,14 +138,18 @@ def test_report_string_lists_every_array():
 
 
 def test_rtol_is_the_threshold():
-    report = check_gradients(Affine(mistake="w"), input_shape=(5, 4), rtol=1.0, raise_on_failure=False)
+    report = check_gradients(
+        Affine(mistake="w"), input_shape=(5, 4), rtol=1.0, raise_on_failure=False
+    )
     assert report.passed  # a relative error is at most 1
     assert report.errors["w"] == pytest.approx(1 / 3, rel=1e-6)  # ‖2a − a‖ / (‖2a‖ + ‖a‖)
 
 
 def test_wrong_gradient_of_one_of_several_inputs_is_named():
     assert check_gradients(Pair(), input_shape=[(3, 4), (3, 4)]).errors.keys() == {"x[0]", "x[1]"}
-    report = check_gradients(Pair(name="wrong"), input_shape=[(3, 4), (3, 4)], raise_on_failure=False)
+    report = check_gradients(
+        Pair(name="wrong"), input_shape=[(3, 4), (3, 4)], raise_on_failure=False
+    )
     assert set(report.failures) == {"x[1]"}
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from neuralnet import backend
 from neuralnet._registry import Registry
 
 ACTIVATIONS = Registry("activation")
@@ -47,7 +48,11 @@ class Activation:
         raise NotImplementedError
 
     def __call__(self, x: Any) -> np.ndarray:
-        return self.forward(np.asarray(x))
+        """`forward` on anything array-like; integers and lists become `floatx` arrays."""
+        x = np.asarray(x)
+        if x.dtype.kind != "f":
+            x = x.astype(backend.floatx())
+        return self.forward(x)
 
     def get_config(self) -> dict[str, Any]:
         """The constructor's arguments (empty for activations without options)."""
@@ -599,8 +604,10 @@ def serialize(activation: Activation) -> str | dict[str, Any]:
     return {"class_name": name, "config": config}
 
 
-def deserialize(config: dict[str, Any]) -> Activation:
-    """The inverse of `serialize` for the dict form."""
-    if "class_name" not in config:
+def deserialize(config: str | dict[str, Any]) -> Activation:
+    """The inverse of `serialize`: a registered name, or `{'class_name', 'config'}`."""
+    if isinstance(config, str):
+        return ACTIVATIONS.lookup(config)()
+    if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"An activation config needs a 'class_name' key, received {config!r}.")
     return ACTIVATIONS.lookup(config["class_name"])(**config.get("config", {}))

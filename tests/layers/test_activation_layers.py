@@ -95,7 +95,9 @@ def test_prelu_matches_keras():
 
 
 @pytest.mark.parametrize(
-    ("axis", "expected"), [(-1, KERAS_SOFTMAX_LAST), (1, KERAS_SOFTMAX_AXIS1)], ids=["last", "axis1"]
+    ("axis", "expected"),
+    [(-1, KERAS_SOFTMAX_LAST), (1, KERAS_SOFTMAX_AXIS1)],
+    ids=["last", "axis1"],
 )
 def test_softmax_layer_matches_keras(axis, expected):
     y, _ = run64(layers.Softmax(axis=axis), XS)
@@ -129,9 +131,12 @@ def test_prelu_shared_axes_share_one_slope(rng):
     assert alpha.shape == (1, 1, 5)
     np.testing.assert_allclose(y, np.where(x > 0, x, alpha * x), rtol=1e-12)
     check_gradients(
-        layers.PReLU(alpha_initializer="random_normal", shared_axes=[1, 2]), input_shape=(2, 3, 4, 5)
+        layers.PReLU(alpha_initializer="random_normal", shared_axes=[1, 2]),
+        input_shape=(2, 3, 4, 5),
     )
-    check_gradients(layers.PReLU(alpha_initializer="random_normal", shared_axes=2), input_shape=(3, 2, 4))
+    check_gradients(
+        layers.PReLU(alpha_initializer="random_normal", shared_axes=2), input_shape=(3, 2, 4)
+    )
 
 
 def test_elu_forward_matches_numpy(rng):
@@ -153,7 +158,9 @@ def test_activation_layer_applies_the_named_function(rng):
     np.testing.assert_allclose(y, np.log1p(np.exp(x)), rtol=1e-12)
 
 
-@pytest.mark.parametrize("name", ["sigmoid", "tanh", "relu", "softplus", "softsign", "selu", "softmax"])
+@pytest.mark.parametrize(
+    "name", ["sigmoid", "tanh", "relu", "softplus", "softsign", "selu", "softmax"]
+)
 def test_activation_layer_gradients(name):
     check_gradients(layers.Activation(name), input_shape=(4, 5), seed=2)
 
@@ -182,7 +189,10 @@ def test_activation_layers_have_no_weights():
 
 
 def test_activation_layer_config_keeps_options():
-    assert layers.ReLU(max_value=6.0, negative_slope=0.1, threshold=0.5).get_config()["max_value"] == 6.0
+    assert (
+        layers.ReLU(max_value=6.0, negative_slope=0.1, threshold=0.5).get_config()["max_value"]
+        == 6.0
+    )
     assert layers.Softmax(axis=1).get_config()["axis"] == 1
     assert layers.ELU(alpha=0.5).get_config()["alpha"] == 0.5
     assert layers.Activation("relu").get_config()["activation"] == "relu"

@@ -82,11 +82,11 @@ def assert_keras_close(actual, expected):
     np.testing.assert_allclose(actual, expected, rtol=KERAS_RTOL, atol=KERAS_ATOL)
 
 
-def make_bn(moving_mean=np.zeros(3), moving_variance=np.ones(3), **kwargs):
+def make_bn(moving_mean=(0.0, 0.0, 0.0), moving_variance=(1.0, 1.0, 1.0), **kwargs):
     with neuralnet.config.floatx_scope("float64"):
         layer = layers.BatchNormalization(**kwargs)
         layer.ensure_built((None, 3))
-    layer.set_weights([GAMMA, BETA, moving_mean, moving_variance])
+    layer.set_weights([GAMMA, BETA, np.asarray(moving_mean), np.asarray(moving_variance)])
     return layer
 
 
@@ -249,7 +249,9 @@ def test_center_and_scale_false_create_no_gamma_or_beta(rng):
 
 @pytest.mark.parametrize("axis", [0, 2, -3])
 def test_axis_must_be_a_feature_axis_of_the_input(axis):
-    with pytest.raises(ValueError, match=rf"known size on axis {axis}, received input shape \(4, 3\)"):
+    with pytest.raises(
+        ValueError, match=rf"known size on axis {axis}, received input shape \(4, 3\)"
+    ):
         layers.BatchNormalization(axis=axis)(np.ones((4, 3)))
 
 
@@ -260,7 +262,11 @@ def test_unknown_feature_size_is_rejected():
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"momentum": 1.5}, "momentum=1.5"), ({"epsilon": 0.0}, "epsilon=0.0"), ({"epsilon": -1e-3}, "epsilon")],
+    [
+        ({"momentum": 1.5}, "momentum=1.5"),
+        ({"epsilon": 0.0}, "epsilon=0.0"),
+        ({"epsilon": -1e-3}, "epsilon"),
+    ],
 )
 def test_invalid_momentum_or_epsilon(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -89,7 +89,8 @@ def test_dense_on_rank3_inputs_acts_on_the_last_axis(rng):
 def test_dense_built_once_accepts_other_leading_axes_as_keras():
     layer = layers.Dense(4)
     layer(np.ones((2, 5, 3)))
-    assert layer(np.ones((7, 3))).shape == (7, 4)  # only the last axis is fixed (Keras's input spec)
+    # only the last axis is fixed (Keras's input spec)
+    assert layer(np.ones((7, 3))).shape == (7, 4)
 
 
 def test_dense_weights_have_keras_shapes_and_default_initializers():
@@ -127,12 +128,16 @@ def test_dense_config_names_nested_objects():
 
 @pytest.mark.parametrize("units", [0, -3, 2.5, True, None])
 def test_dense_rejects_non_positive_units(units):
-    with pytest.raises(ValueError, match=rf"Dense: `units` must be a positive integer, received units={units}"):
+    with pytest.raises(
+        ValueError, match=rf"Dense: `units` must be a positive integer, received units={units}"
+    ):
         layers.Dense(units)
 
 
 def test_dense_rejects_unknown_last_dimension():
-    with pytest.raises(ValueError, match=r"known last dimension, received input shape \(None, None\)"):
+    with pytest.raises(
+        ValueError, match=r"known last dimension, received input shape \(None, None\)"
+    ):
         layers.Dense(3)(neuralnet.Input(shape=(None,)))
 
 

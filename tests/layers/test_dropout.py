@@ -100,7 +100,9 @@ def test_noise_shape_broadcasts_the_mask():
 
 @pytest.mark.parametrize("noise_shape", [(None, 5), (None, 3, 5), (1, 2, 3, 5)])
 def test_noise_shape_that_does_not_broadcast_is_rejected(noise_shape):
-    with pytest.raises(ValueError, match=r"noise_shape=.*does not broadcast to inputs of shape \(6, 4, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"noise_shape=.*does not broadcast to inputs of shape \(6, 4, 5\)"
+    ):
         layers.Dropout(0.5, noise_shape=noise_shape)(np.ones((6, 4, 5)), training=True)
 
 

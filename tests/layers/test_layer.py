@@ -20,7 +20,10 @@ LAYER_CASES = {
     "Activation": ({"activation": "tanh"}, (4, 5)),
     "BatchNormalization": (
         {
-            "gamma_initializer": {"class_name": "random_uniform", "config": {"minval": 0.5, "maxval": 1.5}},
+            "gamma_initializer": {
+                "class_name": "random_uniform",
+                "config": {"minval": 0.5, "maxval": 1.5},
+            },
             "beta_initializer": "random_normal",
             "moving_mean_initializer": "random_normal",
             "moving_variance_initializer": {"class_name": "constant", "config": {"value": 1.7}},
@@ -34,7 +37,12 @@ LAYER_CASES = {
     "InputLayer": ({"shape": (3,)}, (4, 3)),
     "LeakyReLU": ({"negative_slope": 0.2}, (4, 5)),
     "PReLU": (
-        {"alpha_initializer": {"class_name": "random_uniform", "config": {"minval": 0.1, "maxval": 0.5}}},
+        {
+            "alpha_initializer": {
+                "class_name": "random_uniform",
+                "config": {"minval": 0.1, "maxval": 0.5},
+            }
+        },
         (4, 5),
     ),
     "ReLU": ({"max_value": 1.5, "negative_slope": 0.1, "threshold": 0.2}, (4, 6)),
@@ -161,7 +169,9 @@ def test_name_must_be_a_string():
 
 
 def test_unknown_keyword_arguments_are_a_type_error_naming_them():
-    with pytest.raises(TypeError, match=r"Dense\(\) got unexpected keyword argument\(s\): bogus, units_"):
+    with pytest.raises(
+        TypeError, match=r"Dense\(\) got unexpected keyword argument\(s\): bogus, units_"
+    ):
         layers.Dense(2, units_=3, bogus=True)
     with pytest.raises(TypeError, match="ratee"):
         layers.Dropout(0.5, ratee=0.3)
@@ -277,7 +287,9 @@ def test_losses_and_regularization_gradients_of_a_layer():
     expected_kernel = 0.1 * (1 + 4 + 0.25 + 0 + 9 + 1)
     expected_bias = 0.01 * 3.0
     np.testing.assert_allclose(layer.losses, [expected_kernel, expected_bias], rtol=1e-6)
-    np.testing.assert_allclose(layer.regularization_penalty(), expected_kernel + expected_bias, rtol=1e-6)
+    np.testing.assert_allclose(
+        layer.regularization_penalty(), expected_kernel + expected_bias, rtol=1e-6
+    )
     layer.grads["kernel"][...] = 1.0
     layer.grads["bias"][...] = 0.0
     layer.add_regularization_gradients()
@@ -330,7 +342,7 @@ def test_base_layer_forward_and_backward_are_abstract():
 
 def test_input_shape_before_building_is_an_attribute_error():
     with pytest.raises(AttributeError, match="'dense' is not built yet"):
-        layers.Dense(2).input_shape
+        _ = layers.Dense(2).input_shape
 
 
 def test_seeded_layers_build_identical_weights_and_unseeded_ones_differ():
@@ -390,7 +402,9 @@ def test_symbolic_tensor_holds_no_values():
 def test_symbolic_call_checks_the_shape_after_building():
     layer = layers.BatchNormalization()
     layer(neuralnet.Input(shape=(3,)))
-    with pytest.raises(ValueError, match=r"expected inputs of shape \(None, 3\), received shape \(None, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"expected inputs of shape \(None, 3\), received shape \(None, 4\)"
+    ):
         layer(neuralnet.Input(shape=(4,)))
 
 
@@ -401,7 +415,7 @@ def test_symbolic_call_rejects_a_list_for_a_single_input_layer():
 
 def test_output_of_an_uncalled_layer_is_an_attribute_error():
     with pytest.raises(AttributeError, match="has no output yet"):
-        layers.Dense(2).output
+        _ = layers.Dense(2).output
 
 
 def test_a_layer_keeps_the_float_type_it_was_built_with(rng):

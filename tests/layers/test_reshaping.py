@@ -73,7 +73,9 @@ def test_reshape_rejects_incompatible_sizes_when_called_on_arrays():
 
 
 def test_reshape_rejects_incompatible_sizes_when_called_symbolically():
-    with pytest.raises(ValueError, match=r"cannot reshape inputs of shape \(None, 10\) to \(None, 3, -1\)"):
+    with pytest.raises(
+        ValueError, match=r"cannot reshape inputs of shape \(None, 10\) to \(None, 3, -1\)"
+    ):
         layers.Reshape((3, -1))(neuralnet.Input(shape=(10,)))
     with pytest.raises(ValueError, match=r"\(None, 2, 3\) to \(None, 7\)"):
         layers.Reshape((7,))(neuralnet.Input(shape=(2, 3)))
@@ -81,7 +83,9 @@ def test_reshape_rejects_incompatible_sizes_when_called_symbolically():
 
 @pytest.mark.parametrize("target_shape", [(-1, -1), (0, 4), (3, -2)])
 def test_reshape_rejects_invalid_target_shape(target_shape):
-    with pytest.raises(ValueError, match="`target_shape` must hold positive sizes and at most one -1"):
+    with pytest.raises(
+        ValueError, match="`target_shape` must hold positive sizes and at most one -1"
+    ):
         layers.Reshape(target_shape)
 
 

@@ -1,7 +1,9 @@
 """Layers: each a step of the network with an explicit `forward` and `backward`.
 
 Keras 3's names: `Dense`, `Activation`, `Dropout`, `BatchNormalization`, `Flatten`, `Reshape`,
-`InputLayer`/`Input`, and the activation layers `ReLU`, `LeakyReLU`, `PReLU`, `ELU`, `Softmax`.
+`InputLayer`/`Input`, the activation layers `ReLU`, `LeakyReLU`, `PReLU`, `ELU`, `Softmax`, the merge
+layers `Add`, `Subtract`, `Multiply`, `Average`, `Maximum`, `Minimum`, `Concatenate`, `Dot`, and the
+noise layers `GaussianNoise`, `GaussianDropout`.
 """
 
 from typing import Any
@@ -12,6 +14,25 @@ from neuralnet.layers.dense import Dense
 from neuralnet.layers.dropout import Dropout
 from neuralnet.layers.input_layer import Input, InputLayer
 from neuralnet.layers.layer import LAYERS, Layer, register_layer
+from neuralnet.layers.merging import (
+    Add,
+    Average,
+    Concatenate,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
+from neuralnet.layers.noise import GaussianDropout, GaussianNoise
 from neuralnet.layers.node import SymbolicTensor
 from neuralnet.layers.reshaping import Flatten, Reshape
 
@@ -19,23 +40,41 @@ __all__ = [
     "LAYERS",
     "ELU",
     "Activation",
+    "Add",
+    "Average",
     "BatchNormalization",
+    "Concatenate",
     "Dense",
+    "Dot",
     "Dropout",
     "Flatten",
+    "GaussianDropout",
+    "GaussianNoise",
     "Input",
     "InputLayer",
     "Layer",
     "LeakyReLU",
+    "Maximum",
+    "Minimum",
+    "Multiply",
     "PReLU",
     "ReLU",
     "Reshape",
     "Softmax",
+    "Subtract",
     "SymbolicTensor",
+    "add",
+    "average",
+    "concatenate",
     "deserialize",
+    "dot",
     "get",
+    "maximum",
+    "minimum",
+    "multiply",
     "register_layer",
     "serialize",
+    "subtract",
 ]
 
 

@@ -22,7 +22,7 @@ from neuralnet.models.model import Model
 class _Step:
     """One node of the plan: `layer` reads `inputs` slots and writes `outputs` slots."""
 
-    __slots__ = ("layer", "inputs", "outputs", "activity_regularizer", "node")
+    __slots__ = ("layer", "inputs", "outputs", "activity_regularizer", "node", "shared", "snapshot")
 
     def __init__(self, layer: Layer, inputs: tuple[int, ...], outputs: tuple[int, ...], node: Node) -> None:
         self.layer = layer
@@ -30,6 +30,34 @@ class _Step:
         self.outputs = outputs
         self.activity_regularizer = layer.activity_regularizer
         self.node = node
+        self.shared = False  # the layer is called at several nodes of this graph
+        self.snapshot: Any = None  # for a shared layer, what its forward kept at this node
+
+
+def _snapshot(layer: Layer) -> Any:
+    """What `layer` (and, for a model, every layer inside it) kept from its last forward pass."""
+    if isinstance(layer, Functional):
+        return (dict(vars(layer)), list(layer._values), [_snapshot(step.layer) for step in layer._plan])
+    return dict(vars(layer))
+
+
+def _restore(layer: Layer, snapshot: Any) -> None:
+    """Put back what `_snapshot` saved, so that `backward` sees this node's forward values."""
+    if isinstance(layer, Functional):
+        own, values, inner = snapshot
+        vars(layer).update(own)
+        layer._values[:] = values
+        for step, saved in zip(layer._plan, inner):
+            _restore(step.layer, saved)
+        return
+    vars(layer).update(snapshot)
+
+
+def _leaf_grads(layer: Layer) -> list[np.ndarray]:
+    """Every gradient array of `layer`, or of the layers inside it for a model."""
+    if isinstance(layer, Model):
+        return [g for sub in layer._unique_layers() for g in _leaf_grads(sub)]
+    return list(layer.grads.values())
 
 
 def _flatten_structure(value: Any, what: str) -> tuple[list[SymbolicTensor], str, list[str] | None]:
@@ -61,8 +89,8 @@ class Functional(Model):
         outputs: The tensor(s) computed from the inputs by calling layers.
         name: The model's name; `functional`, `functional_1`, ... when `None`.
 
-    A layer instance may appear only once in a graph: layers keep what `forward` computed for
-    `backward`, so a second call would overwrite the first.
+    A layer (or a model) called on several tensors shares its weights between the calls, as in Keras:
+    each call's forward values are kept apart, and the gradients of all calls are summed.
     """
 
     def __init__(self, inputs: Any, outputs: Any, name: str | None = None, trainable: bool = True) -> None:
@@ -101,19 +129,17 @@ class Functional(Model):
 
         self._input_slots = [slot_of(t) for t in in_tensors]
         plan: list[_Step] = []
-        seen_layers: dict[int, Node] = {}
+        calls: dict[int, int] = {}
         for node in nodes:
-            layer = node.layer
-            if id(layer) in seen_layers:
-                raise ValueError(
-                    f"Model {self.name!r}: layer {layer.name!r} is called more than once in this "
-                    "graph. A layer keeps the values of its forward pass for its backward pass, so "
-                    "each call needs its own layer instance: create one layer per call."
-                )
-            seen_layers[id(layer)] = node
+            if node.layer is self:
+                raise ValueError(f"Model {self.name!r} cannot contain itself.")
+            calls[id(node.layer)] = calls.get(id(node.layer), 0) + 1
             plan.append(
-                _Step(layer, tuple(slot_of(t) for t in node.inputs), tuple(slot_of(t) for t in node.outputs), node)
+                _Step(node.layer, tuple(slot_of(t) for t in node.inputs), tuple(slot_of(t) for t in node.outputs), node)
             )
+        for step in plan:
+            step.shared = calls[id(step.layer)] > 1
+        self._has_shared_layers = any(step.shared for step in plan)
         self._output_slots = [slot_of(t) for t in out_tensors]
         self._plan = plan
         self._num_slots = len(slots)
@@ -267,13 +293,16 @@ class Functional(Model):
         top level, so the first Dense skips its largest matrix product; it is inside a nested model)."""
         input_slots = set(self._input_slots)
         self._skip_input_gradient = not needed
+        layer_needed: dict[int, bool] = {}
         for step in self._plan:
             fed_by_inputs_only = all(slot in input_slots for slot in step.inputs)
-            layer_needed = needed or not fed_by_inputs_only
+            key = id(step.layer)
+            layer_needed[key] = layer_needed.get(key, False) or needed or not fed_by_inputs_only
+        for step in self._plan:
             if isinstance(step.layer, Functional):
-                step.layer.configure_input_gradients(layer_needed)
+                step.layer.configure_input_gradients(layer_needed[id(step.layer)])
             else:
-                step.layer._skip_input_gradient = not layer_needed
+                step.layer._skip_input_gradient = not layer_needed[id(step.layer)]
 
     # -- running the graph -----------------------------------------------------------------------
 
@@ -298,6 +327,8 @@ class Functional(Model):
             else:
                 for slot, value in zip(step.outputs, y):
                     values[slot] = value
+            if step.shared:
+                step.snapshot = _snapshot(layer)
             if step.activity_regularizer is not None:
                 activity += step.activity_regularizer(y) / max(len(y), 1)
         self._last_activity_penalty = activity
@@ -323,12 +354,16 @@ class Functional(Model):
                 fused_steps.add(id(self._fused_steps[k]))
             grads[slot] = grad if grads[slot] is None else grads[slot] + grad
 
+        shared_sums: dict[int, tuple[Layer, list[np.ndarray] | None]] = {}
         for step in reversed(self._plan):
             layer = step.layer
+            if step.shared:
+                shared_sums.setdefault(id(layer), (layer, None))
             if len(step.outputs) == 1:
                 grad_y = grads[step.outputs[0]]
                 if grad_y is None:
-                    _zero_grads(layer)
+                    if not step.shared:
+                        _zero_grads(layer)
                     continue
                 if step.activity_regularizer is not None:
                     y = values[step.outputs[0]]
@@ -336,15 +371,27 @@ class Functional(Model):
             else:
                 pending = [grads[slot] for slot in step.outputs]
                 if all(g is None for g in pending):
-                    _zero_grads(layer)
+                    if not step.shared:
+                        _zero_grads(layer)
                     continue
                 grad_y = [
                     np.zeros_like(values[slot]) if g is None else g for slot, g in zip(step.outputs, pending)
                 ]
+            if step.shared:
+                _restore(layer, step.snapshot)
             if id(step) in fused_steps:
                 grad_x = layer.backward_from_preactivation(grad_y)
             else:
                 grad_x = layer.backward(grad_y)
+            if step.shared:
+                # Each call of a shared layer overwrites its grads: sum them over the calls.
+                _, total = shared_sums[id(layer)]
+                current = _leaf_grads(layer)
+                if total is None:
+                    shared_sums[id(layer)] = (layer, [g.copy() for g in current])
+                else:
+                    for acc, g in zip(total, current):
+                        acc += g
             if grad_x is None:
                 continue
             if layer.multi_input:
@@ -354,6 +401,12 @@ class Functional(Model):
             else:
                 slot = step.inputs[0]
                 grads[slot] = grad_x if grads[slot] is None else grads[slot] + grad_x
+        for layer, total in shared_sums.values():
+            if total is None:
+                _zero_grads(layer)
+            else:
+                for target, value in zip(_leaf_grads(layer), total):
+                    np.copyto(target, value)
         return [grads[slot] for slot in self._input_slots]
 
     # -- calling ---------------------------------------------------------------------------------

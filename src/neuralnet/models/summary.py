@@ -41,12 +41,13 @@ def _connections(layer: Layer, model: Any) -> str:
     if not nodes:
         return "-"
     parts = []
-    for tensor in nodes[0].inputs:
-        producer = tensor.node.layer if tensor.node is not None else None
-        if producer is None:
-            continue
-        node_index = producer._inbound_nodes.index(tensor.node) if tensor.node in producer._inbound_nodes else 0
-        parts.append(f"{producer.name}[{node_index}][{tensor.index}]")
+    for node in nodes:  # a shared layer lists the inputs of each of its calls
+        for tensor in node.inputs:
+            producer = tensor.node.layer if tensor.node is not None else None
+            if producer is None:
+                continue
+            node_index = producer._inbound_nodes.index(tensor.node) if tensor.node in producer._inbound_nodes else 0
+            parts.append(f"{producer.name}[{node_index}][{tensor.index}]")
     return ", ".join(parts) or "-"
 
 
