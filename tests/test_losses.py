@@ -445,6 +445,8 @@ GRADIENT_VARIANTS = {
         rng.dirichlet(np.ones(3), (2, 4)).transpose(0, 2, 1), rng.standard_normal((2, 3, 4)))),
     "scce_from_logits": (losses.SparseCategoricalCrossentropy(from_logits=True), lambda rng: (
         rng.integers(0, 3, 5), 2.0 * rng.standard_normal((5, 3)))),
+    "scce_3d": (losses.SparseCategoricalCrossentropy(), lambda rng: (
+        rng.integers(0, 3, (2, 4)), rng.uniform(0.1, 1.0, (2, 4, 3)))),
     "scce_labels_as_column": (losses.SparseCategoricalCrossentropy(), lambda rng: (
         rng.integers(0, 3, (5, 1)), rng.uniform(0.1, 1.0, (5, 3)))),
     "scce_ignore_class": (losses.SparseCategoricalCrossentropy(ignore_class=-1), lambda rng: (
@@ -492,6 +494,31 @@ def test_loss_options_backward_matches_finite_differences(variant, weighting):
     weights = None if shape is None else np.random.default_rng(4).uniform(0.5, 2.0, shape)
     report = check_gradients(loss, y_pred, y_true, sample_weight=weights, rtol=1e-6)
     assert report.max_error < 1e-6
+
+
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum", "mean_with_sample_weight"])
+@pytest.mark.parametrize("name", LOSSES.names())
+def test_forward_backward_equals_forward_and_backward(name, reduction):
+    y_true, y_pred = _case(name, seed=15)
+    weights = np.random.default_rng(16).uniform(0.5, 2.0, y_pred.shape[0])
+    loss = LOSSES.lookup(name)(reduction=reduction)
+    value, grad = loss.forward_backward(y_true, y_pred, weights)
+    assert value == pytest.approx(loss.forward(y_true, y_pred, weights), rel=1e-12)
+    np.testing.assert_allclose(grad, loss.backward(y_true, y_pred, weights), rtol=1e-12, atol=1e-15)
+    assert grad.shape == y_pred.shape
+
+
+def test_a_user_loss_subclass_is_checked_like_the_built_in_ones():
+    class Quartic(losses.Loss):
+        def call(self, y_true, y_pred):
+            return np.mean((y_pred - y_true) ** 4, axis=-1)
+
+        def gradient(self, y_true, y_pred):
+            return 4.0 * (y_pred - y_true) ** 3 / y_pred.shape[-1]
+
+    y_true, y_pred = _case_regression(np.random.default_rng(17))
+    assert Quartic()(y_true, y_pred) == pytest.approx(np.mean((y_pred - y_true) ** 4))
+    check_gradients(Quartic(), y_pred, y_true, sample_weight=np.arange(1.0, 5.0))
 
 
 def test_gradient_check_detects_a_wrong_loss_gradient():
@@ -887,6 +914,16 @@ def test_fused_sigmoid_binary_crossentropy_gradient_equals_unfused_path(
     sigmoid = activations.Sigmoid()
     fused = loss.fused_gradient(sigmoid, y, sigmoid.forward(z), weights)
     np.testing.assert_allclose(fused, _unfused(loss, sigmoid, y, z, weights), rtol=1e-9, atol=1e-14)
+
+
+def test_fused_softmax_crossentropy_gradient_along_axis_1_equals_unfused_path():
+    rng = np.random.default_rng(18)
+    z = rng.standard_normal((2, 3, 4))  # classes on axis 1
+    y = _one_hot(rng.integers(0, 3, (2, 4)), 3).transpose(0, 2, 1)
+    weights = np.array([0.5, 2.0])
+    loss, softmax = losses.CategoricalCrossentropy(axis=1), activations.Softmax(axis=1)
+    fused = loss.fused_gradient(softmax, y, softmax.forward(z), weights)
+    np.testing.assert_allclose(fused, _unfused(loss, softmax, y, z, weights), rtol=1e-9, atol=1e-14)
 
 
 def test_fused_softmax_crossentropy_gradient_is_exact_for_huge_logits():

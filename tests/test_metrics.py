@@ -5,6 +5,8 @@ the data built below (same generators, same batches, same sample weights); Keras
 imported here. Keras works in float32, hence `rtol=2e-6` against them.
 """
 
+import itertools
+
 import numpy as np
 import pytest
 from sklearn import metrics as skm
@@ -22,7 +24,7 @@ CUTS = (0.0, 0.003, 0.11, 0.112, 0.45, 0.8, 1.0)  # uneven batches, one of them 
 
 def batches(n):
     edges = sorted({round(c * n) for c in CUTS})
-    return list(zip(edges[:-1], edges[1:]))
+    return list(itertools.pairwise(edges))
 
 
 def binary_data(seed=0, n=613):
@@ -136,7 +138,10 @@ def test_precision_recall_class_id_and_top_k_match_sklearn():
     y, p, mw = multilabel_data()
     in_top_2 = np.zeros_like(y)
     np.put_along_axis(in_top_2, np.argsort(-p, axis=1)[:, :2], 1, axis=1)
-    for cls, score in [(metrics.Precision, skm.precision_score), (metrics.Recall, skm.recall_score)]:
+    for cls, score in [
+        (metrics.Precision, skm.precision_score),
+        (metrics.Recall, skm.recall_score),
+    ]:
         expected = score(y, in_top_2, average="micro", sample_weight=mw)
         assert feed(cls(top_k=2), y, p, mw) == pytest.approx(expected)
 
@@ -196,16 +201,25 @@ def test_pr_auc_is_within_the_discretisation_bound_of_sklearns_average_precision
     y, p, w = binary_data()
     auc = metrics.AUC(curve="PR")
     result = feed(auc, y, p, w)
-    # Between thresholds i+1 and i (recall r_{i+1} -> r_i) every finer operating point has
-    # tp in [tp_{i+1}, tp_i] and predicted positives P in [P_{i+1}, P_i], so both Keras's
-    # interpolated precision and the exact one lie in [tp_{i+1}/P_i, tp_i/P_{i+1}]: the two
-    # areas differ by at most Σ_i (r_i − r_{i+1})·(tp_i/P_{i+1} − tp_{i+1}/P_i).
-    tp, fp, fn = (auc.variables[k] for k in ("true_positives", "false_positives", "false_negatives"))
-    recall, predicted = tp / (tp + fn), tp + fp
-    high = np.where(predicted[1:] > 0, tp[:-1] / np.maximum(predicted[1:], 1e-300), 1.0)
-    low = np.where(predicted[:-1] > 0, tp[1:] / np.maximum(predicted[:-1], 1e-300), 0.0)
-    bound = np.sum((recall[:-1] - recall[1:]) * (high - low))
-    assert bound < 0.03
+    # Bucket b holds the scores between thresholds b-1 and b. Over its recall interval
+    # (r_b, r_{b-1}] Keras interpolates a precision between its two end points, and sklearn's
+    # average precision uses the precisions of the exact operating points inside the bucket; both
+    # lie within the range of those precisions (end points included), so the two areas differ by
+    # at most Σ_b (r_{b-1} − r_b)·(max − min of the precisions in bucket b).
+    variables = auc.variables
+    tp, fp = variables["true_positives"], variables["false_positives"]
+    coarse_recall = tp / (tp + variables["false_negatives"])
+    coarse_precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1e-300), np.nan)
+    precision, _, scores = skm.precision_recall_curve(y, p, sample_weight=w)
+    fine_bucket = keras_bucket(scores)
+    bound = 0.0
+    for b in range(1, 200):
+        step = coarse_recall[b - 1] - coarse_recall[b]
+        if step > 0:
+            inside = precision[:-1][fine_bucket == b]
+            values = np.concatenate([inside, coarse_precision[b - 1 : b + 1]])
+            bound += step * (np.nanmax(values) - np.nanmin(values))
+    assert bound < 0.01
     assert abs(result - skm.average_precision_score(y, p, sample_weight=w)) <= bound
 
 

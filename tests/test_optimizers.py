@@ -6,11 +6,11 @@ Three kinds of evidence:
    written out below from the formulas, not from neuralnet's code) is run beside the library for 60
    steps on arrays of several shapes with random gradients, with a learning rate that is reassigned
    mid-run, a `LearningRateSchedule`, or a plain callable of the step.
-2. Numbers from Keras 3.15.1 itself (JAX backend): `optimizer.apply(grads, variables)` for 5 steps on
-   the literal inputs of `_keras_inputs`, stored in `KERAS_RESULTS`. Keras ran with float64 variables
-   (`jax_enable_x64`), its learning rate held in a float32 variable as always, so that the stored
-   numbers carry Keras's semantics without float32 round-off; a float32 run of Keras agreed with them
-   to 3e-6. Keras is not needed to run these tests.
+2. Numbers from Keras 3.15.1 itself (JAX backend): `optimizer.apply(grads, variables)` for 5
+   steps on the literal inputs of `_keras_inputs`, stored in `KERAS_RESULTS`. Keras ran with
+   float64 variables (`jax_enable_x64`), its learning rate held in a float32 variable as always,
+   so the stored numbers carry Keras's semantics without float32 round-off; a float32 run of Keras
+   agreed with them to 3e-6. Keras is not needed to run these tests.
 3. The shared machinery: clipping, decoupled weight decay, `iterations`, slots keyed by path, exact
    save/restore, in-place float32 updates, names and errors.
 """
@@ -204,7 +204,7 @@ def _case_id(case):
 
 
 def _problem(seed, dtype=np.float64):
-    """Initial parameters and N_STEPS gradient lists; the gradient scale changes from step to step."""
+    """Initial parameters and N_STEPS lists of gradients, whose scale changes from step to step."""
     rng = np.random.default_rng(seed)
     params = [rng.standard_normal(shape).astype(dtype) for shape in SHAPES]
     grads = []
@@ -399,10 +399,10 @@ def test_nadam_uses_keras3_momentum_schedule_not_pytorchs():
 # 2. Keras 3.15.1 numbers
 # --------------------------------------------------------------------------------------------------
 
-# name: (registered name, arguments, first row of the (2, 3) array, second row, the (4,) array) after
-# 5 steps from `_keras_inputs`. "exclude_bias" also calls exclude_from_weight_decay(var_names=["bias"]);
-# "lr_change" sets `learning_rate = 0.05` before the third step; "schedule" uses
-# ExponentialDecay(0.01, 2, 0.5).
+# name: (registered name, arguments, first row of the (2, 3) array, second row, the (4,) array)
+# after 5 steps from `_keras_inputs`. "exclude_bias" also calls
+# exclude_from_weight_decay(var_names=["bias"]); "lr_change" sets `learning_rate = 0.05` before the
+# third step; "schedule" uses ExponentialDecay(0.01, 2, 0.5).
 KERAS_RESULTS = {
     "sgd": (
         "sgd",
@@ -788,11 +788,13 @@ def test_weight_decay_uses_the_scheduled_learning_rate_of_the_step():
     assert param[0] == pytest.approx((1 - 0.1) * (1 - 0.2))
 
 
-def _decayed(paths, **exclude):
+def _decayed(paths, var_names=None, var_list_indices=()):
+    """Which parameters weight decay shrinks, after exclude_from_weight_decay(...)."""
     params = [np.ones(2) for _ in paths]
     opt = optimizers.SGD(learning_rate=0.1, weight_decay=1.0)
-    opt.exclude_from_weight_decay(**{k: (params[i] for i in v) if k == "var_list" else v
-                                     for k, v in exclude.items()})  # fmt: skip
+    opt.exclude_from_weight_decay(
+        var_list=[params[i] for i in var_list_indices], var_names=var_names
+    )
     opt.build(params, paths)
     opt.apply([np.zeros(2) for _ in paths])
     return [bool(p[0] < 1.0) for p in params]
@@ -802,7 +804,7 @@ def test_exclude_from_weight_decay_by_name_and_by_array():
     paths = ["dense/kernel", "dense/bias", "batch_normalization/gamma", "batch_normalization/beta"]
     assert _decayed(paths) == [True, True, True, True]
     assert _decayed(paths, var_names=["bias", "gamma", "beta"]) == [True, False, False, False]
-    assert _decayed(paths, var_list=[0, 2]) == [False, True, False, True]
+    assert _decayed(paths, var_list_indices=[0, 2]) == [False, True, False, True]
     # The names are regular expressions searched in the parameter's own name, as Keras searches
     # `variable.name`: an anchored pattern works.
     assert _decayed(paths, var_names=["^bias$"]) == [True, False, True, True]

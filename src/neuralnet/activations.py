@@ -170,7 +170,9 @@ class ReLU(Activation):
         self.negative_slope = float(negative_slope)
         self.max_value = None if max_value is None else float(max_value)
         self.threshold = float(threshold)
-        self._plain = self.negative_slope == 0.0 and self.max_value is None and self.threshold == 0.0
+        self._plain = (
+            self.negative_slope == 0.0 and self.max_value is None and self.threshold == 0.0
+        )
         self.output_only = self._plain
 
     def forward(self, x):
@@ -240,7 +242,9 @@ class ELU(Activation):
         self.alpha = float(alpha)
 
     def forward(self, x):
-        return np.where(x >= 0, x, self.alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype, copy=False)
+        return np.where(x >= 0, x, self.alpha * np.expm1(np.minimum(x, 0))).astype(
+            x.dtype, copy=False
+        )
 
     def backward(self, grad_y, x, y):
         return grad_y * np.where(x >= 0, 1.0, y + self.alpha).astype(grad_y.dtype)  # α e^x = y + α
@@ -587,7 +591,9 @@ def get(identifier: Any) -> Activation:
             "activation needs its derivative. Subclass neuralnet.activations.Activation and write "
             "forward(x) and backward(grad_y, x, y)."
         )
-    raise TypeError(f"Cannot interpret {identifier!r} as an activation: expected a name or an Activation.")
+    raise TypeError(
+        f"Cannot interpret {identifier!r} as an activation: expected a name or an Activation."
+    )
 
 
 def serialize(activation: Activation) -> str | dict[str, Any]:

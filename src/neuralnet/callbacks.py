@@ -214,7 +214,9 @@ def format_logs(logs: dict[str, Any]) -> str:
     """`loss: 0.1234 - accuracy: 0.9500` in Keras's style."""
     parts = []
     for key, value in logs.items():
-        if isinstance(value, float):
+        if isinstance(value, np.ndarray):
+            parts.append(f"{key}: [{', '.join(f'{v:.4f}' for v in value.ravel()[:8])}{', ...' if value.size > 8 else ''}]")
+        elif isinstance(value, float):
             parts.append(f"{key}: {value:.4g}" if abs(value) >= 1e4 or (value and abs(value) < 1e-3) else f"{key}: {value:.4f}")
         else:
             parts.append(f"{key}: {value}")

@@ -143,7 +143,9 @@ class RandomNormal(Initializer):
 class RandomUniform(Initializer):
     """Uniform on [minval, maxval); Keras's default is ±0.05."""
 
-    def __init__(self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None) -> None:
+    def __init__(
+        self, minval: float = -0.05, maxval: float = 0.05, seed: int | None = None
+    ) -> None:
         super().__init__(seed)
         self.minval = float(minval)
         self.maxval = float(maxval)
@@ -196,7 +198,10 @@ class VarianceScaling(Initializer):
         self.scale = check_number(scale, "scale", self, low=0.0, low_inclusive=False)
         self.mode = check_one_of(mode, "mode", ("fan_in", "fan_out", "fan_avg"), self)
         self.distribution = check_one_of(
-            distribution, "distribution", ("truncated_normal", "untruncated_normal", "uniform"), self
+            distribution,
+            "distribution",
+            ("truncated_normal", "untruncated_normal", "uniform"),
+            self,
         )
 
     def sample(self, shape, rng):

@@ -62,7 +62,9 @@ class Loss:
     #: Whether `y_true` holds class indices rather than values shaped like `y_pred`.
     sparse = False
 
-    def __init__(self, reduction: str | None = "sum_over_batch_size", name: str | None = None) -> None:
+    def __init__(
+        self, reduction: str | None = "sum_over_batch_size", name: str | None = None
+    ) -> None:
         self.reduction = check_one_of(reduction, "reduction", REDUCTIONS, type(self).__name__)
         self.name = name or LOSSES.name_of(type(self)) or type(self).__name__
 
@@ -87,7 +89,9 @@ class Loss:
         if self.reduction in ("none", None):
             y_true, y_pred_fixed = self._align(y_true, y_pred)
             values = self.call(y_true, y_pred_fixed)
-            return values if sample_weight is None else values * self._weights(sample_weight, values)
+            return (
+                values if sample_weight is None else values * self._weights(sample_weight, values)
+            )
         return self.forward(y_true, y_pred, sample_weight)
 
     def forward(self, y_true: Any, y_pred: np.ndarray, sample_weight: Any = None) -> float:
@@ -185,7 +189,9 @@ class Loss:
     ) -> np.ndarray:
         self._require_reduction()
         if y_pred.ndim == 0:
-            return grad * self._weights(sample_weight, y_pred) if sample_weight is not None else grad
+            return (
+                grad * self._weights(sample_weight, y_pred) if sample_weight is not None else grad
+            )
         axis = self._value_axis() % y_pred.ndim
         values_shape = y_pred.shape[:axis] + y_pred.shape[axis + 1 :]
         template = np.empty(values_shape, dtype=y_pred.dtype)
@@ -197,12 +203,16 @@ class Loss:
 
     # -- targets --------------------------------------------------------------------------------
 
-    def check_targets(self, y_true: np.ndarray, output_shape: tuple[int | None, ...], where: str) -> None:
+    def check_targets(
+        self, y_true: np.ndarray, output_shape: tuple[int | None, ...], where: str
+    ) -> None:
         """Raise a ValueError when targets of this shape cannot be paired with outputs of
         `output_shape` (checked once, at the boundary of fit and evaluate)."""
         t_shape, o_shape = y_true.shape[1:], tuple(output_shape[1:])
         paired_t, paired_o = _paired_shapes(t_shape, o_shape)
-        ok = len(paired_t) == len(paired_o) and all(o is None or o == t for t, o in zip(paired_t, paired_o))
+        ok = len(paired_t) == len(paired_o) and all(
+            o is None or o == t for t, o in zip(paired_t, paired_o)
+        )
         if not ok:
             raise ValueError(
                 f"{where}: the loss {self.name!r} needs targets shaped like the model's output "
@@ -215,7 +225,12 @@ class Loss:
             )
 
     def _target_hint(self, t_shape: tuple, o_shape: tuple) -> str:
-        if len(t_shape) <= 1 and (not t_shape or t_shape[0] == 1) and o_shape and (o_shape[-1] or 0) > 1:
+        if (
+            len(t_shape) <= 1
+            and (not t_shape or t_shape[0] == 1)
+            and o_shape
+            and (o_shape[-1] or 0) > 1
+        ):
             return (
                 " These look like integer class labels: use 'sparse_categorical_crossentropy', or "
                 "one-hot encode them with neuralnet.utils.to_categorical."
@@ -247,7 +262,12 @@ def _paired_shapes(t_shape: tuple, o_shape: tuple) -> tuple[tuple, tuple]:
 
 
 def _shape_str(shape: tuple) -> str:
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+    return (
+        "("
+        + ", ".join("None" if d is None else str(d) for d in shape)
+        + ("," if len(shape) == 1 else "")
+        + ")"
+    )
 
 
 def _last_axis_size(y: np.ndarray) -> int:
@@ -427,9 +447,11 @@ class CategoricalHinge(Loss):
         pos = np.sum(y_true * y_pred, axis=-1)
         scaled = (1.0 - y_true) * y_pred
         best = np.argmax(scaled, axis=-1)
-        active = (np.take_along_axis(scaled, best[..., None], -1)[..., 0] - pos + 1.0 > 0)
+        active = np.take_along_axis(scaled, best[..., None], -1)[..., 0] - pos + 1.0 > 0
         d_neg = np.zeros_like(y_pred)
-        np.put_along_axis(d_neg, best[..., None], np.take_along_axis(1.0 - y_true, best[..., None], -1), -1)
+        np.put_along_axis(
+            d_neg, best[..., None], np.take_along_axis(1.0 - y_true, best[..., None], -1), -1
+        )
         return (d_neg - y_true) * active[..., None]
 
 
@@ -460,7 +482,9 @@ class CategoricalCrossentropy(Loss):
     ) -> None:
         super().__init__(reduction, name)
         self.from_logits = bool(from_logits)
-        self.label_smoothing = check_number(label_smoothing, "label_smoothing", self, low=0.0, high=1.0)
+        self.label_smoothing = check_number(
+            label_smoothing, "label_smoothing", self, low=0.0, high=1.0
+        )
         self.axis = int(axis)
 
     def _value_axis(self) -> int:
@@ -475,7 +499,9 @@ class CategoricalCrossentropy(Loss):
     def call(self, y_true, y_pred):
         t = self._smooth(y_true)
         if self.from_logits:
-            return -np.sum(t * activations_module.LogSoftmax(self.axis).forward(y_pred), axis=self.axis)
+            return -np.sum(
+                t * activations_module.LogSoftmax(self.axis).forward(y_pred), axis=self.axis
+            )
         eps = backend.epsilon()
         q = np.clip(y_pred / np.sum(y_pred, axis=self.axis, keepdims=True), eps, 1.0 - eps)
         return -np.sum(t * np.log(q), axis=self.axis)
@@ -583,7 +609,9 @@ class SparseCategoricalCrossentropy(Loss):
         labels, valid = self._labels(y_true, y_pred)
         if self.from_logits:
             grad = activations_module.Softmax(-1).forward(y_pred)
-            np.put_along_axis(grad, labels[..., None], np.take_along_axis(grad, labels[..., None], -1) - 1.0, -1)
+            np.put_along_axis(
+                grad, labels[..., None], np.take_along_axis(grad, labels[..., None], -1) - 1.0, -1
+            )
         else:
             t = np.zeros_like(y_pred)
             np.put_along_axis(t, labels[..., None], 1.0, -1)
@@ -599,7 +627,9 @@ class SparseCategoricalCrossentropy(Loss):
         return grad * np.asarray(1.0 / self._divisor(template, weights), dtype=grad.dtype)
 
     def gradient(self, y_true, y_pred):
-        raise NotImplementedError("SparseCategoricalCrossentropy computes its gradient in backward().")
+        raise NotImplementedError(
+            "SparseCategoricalCrossentropy computes its gradient in backward()."
+        )
 
     def fused_gradient(self, activation, y_true, y_pred, sample_weight=None):
         if self.from_logits or not isinstance(activation, activations_module.Softmax):
@@ -614,7 +644,10 @@ class SparseCategoricalCrossentropy(Loss):
 
     def check_targets(self, y_true, output_shape, where):
         shape = y_true.shape
-        if not (len(shape) == len(output_shape) - 1 or (len(shape) == len(output_shape) and shape[-1] == 1)):
+        if not (
+            len(shape) == len(output_shape) - 1
+            or (len(shape) == len(output_shape) and shape[-1] == 1)
+        ):
             raise ValueError(
                 f"{where}: the loss {self.name!r} needs integer class labels of shape (N,) or (N, 1) "
                 f"for outputs of shape {_shape_str(output_shape)}, but received targets of shape "
@@ -680,7 +713,9 @@ class BinaryCrossentropy(Loss):
     ) -> None:
         super().__init__(reduction, name)
         self.from_logits = bool(from_logits)
-        self.label_smoothing = check_number(label_smoothing, "label_smoothing", self, low=0.0, high=1.0)
+        self.label_smoothing = check_number(
+            label_smoothing, "label_smoothing", self, low=0.0, high=1.0
+        )
         if axis != -1:
             raise ValueError(f"BinaryCrossentropy supports axis=-1 only, received axis={axis}.")
         self.axis = -1

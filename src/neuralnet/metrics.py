@@ -18,6 +18,7 @@ import numpy as np
 
 from neuralnet import activations, backend
 from neuralnet import losses as losses_module
+from neuralnet._naming import to_snake_case
 from neuralnet._registry import Registry
 from neuralnet._validation import (
     check_non_negative_int,
@@ -36,8 +37,12 @@ class Metric:
     `metric(y_true, y_pred)` updates the state and returns the result, as in Keras.
     """
 
+    #: 'up' when larger values are better (accuracy, AUC), 'down' when smaller are (errors), else
+    #: None; callbacks such as EarlyStopping read it in mode='auto'.
+    direction: str | None = None
+
     def __init__(self, name: str | None = None, dtype: Any = None) -> None:
-        self.name = name or METRICS.name_of(type(self)) or type(self).__name__.lower()
+        self.name = name or METRICS.name_of(type(self)) or to_snake_case(type(self).__name__)
         self.dtype = dtype
 
     def update_state(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> None:
@@ -49,8 +54,10 @@ class Metric:
     def reset_state(self) -> None:
         raise NotImplementedError
 
-    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
-        self.update_state(y_true, y_pred, sample_weight)
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """`update_state(*args, **kwargs)`, then `result()`: `(y_true, y_pred, sample_weight)`, or
+        `(values, sample_weight)` for `Mean` and `Sum`."""
+        self.update_state(*args, **kwargs)
         return self.result()
 
     @property
@@ -1026,6 +1033,18 @@ hinge = losses_module.hinge
 squared_hinge = losses_module.squared_hinge
 kl_divergence = losses_module.kl_divergence
 poisson = losses_module.poisson
+
+
+# Which way is better, for callbacks that watch a metric (EarlyStopping(mode='auto'), ...).
+for _cls in (Accuracy, BinaryAccuracy, CategoricalAccuracy, SparseCategoricalAccuracy, TopKCategoricalAccuracy,
+             SparseTopKCategoricalAccuracy, Precision, Recall, AUC, FBetaScore, F1Score, TruePositives,
+             TrueNegatives, CosineSimilarity):  # fmt: skip
+    _cls.direction = "up"
+for _cls in (MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError,
+             LogCoshError, Hinge, SquaredHinge, CategoricalHinge, CategoricalCrossentropy,
+             SparseCategoricalCrossentropy, BinaryCrossentropy, KLDivergence, Poisson, Huber, FalsePositives,
+             FalseNegatives, RootMeanSquaredError):  # fmt: skip
+    _cls.direction = "down"
 
 
 def get(identifier: Any) -> Metric:

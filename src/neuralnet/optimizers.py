@@ -60,7 +60,9 @@ class Optimizer:
             )
         for option in ("use_ema", "loss_scale_factor", "gradient_accumulation_steps"):
             if kwargs.get(option):
-                raise NotImplementedError(f"{type(self).__name__}: `{option}` is not supported yet.")
+                raise NotImplementedError(
+                    f"{type(self).__name__}: `{option}` is not supported yet."
+                )
         if sum(v is not None for v in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError(
                 f"{type(self).__name__}: only one of `clipnorm`, `clipvalue` and `global_clipnorm` "
@@ -69,10 +71,16 @@ class Optimizer:
             )
         self.name = name or type(self).__name__.lower()
         self.weight_decay = (
-            None if weight_decay is None else check_number(weight_decay, "weight_decay", self, low=0.0)
+            None
+            if weight_decay is None
+            else check_number(weight_decay, "weight_decay", self, low=0.0)
         )
-        self.clipnorm = None if clipnorm is None else check_number(clipnorm, "clipnorm", self, low=0.0)
-        self.clipvalue = None if clipvalue is None else check_number(clipvalue, "clipvalue", self, low=0.0)
+        self.clipnorm = (
+            None if clipnorm is None else check_number(clipnorm, "clipnorm", self, low=0.0)
+        )
+        self.clipvalue = (
+            None if clipvalue is None else check_number(clipvalue, "clipvalue", self, low=0.0)
+        )
         self.global_clipnorm = (
             None
             if global_clipnorm is None
@@ -140,9 +148,10 @@ class Optimizer:
 
     @property
     def variables(self) -> dict[str, np.ndarray]:
-        """A snapshot of every state array by path: `"dense/kernel/momentum"`, ..., plus `"iterations"`.
+        """A snapshot of the state by path: `"dense/kernel/momentum"`, ..., plus `"iterations"`.
 
-        The arrays are copies, so a saved snapshot is not changed by later steps.
+        The arrays are copies, so a saved snapshot is not changed by later steps (Keras returns
+        its live variables; here the dict is what is saved and loaded).
         """
         state = {"iterations": np.asarray(self.iterations, dtype=np.int64)}
         for path, slots in zip(self._paths, self._slots):
@@ -209,12 +218,15 @@ class Optimizer:
             return False
         own_name = path.rsplit("/", 1)[-1]
         return not any(
-            re.search(pattern, own_name) or re.search(pattern, path) for pattern in self._exclude_names
+            re.search(pattern, own_name) or re.search(pattern, path)
+            for pattern in self._exclude_names
         )
 
     # -- the step -------------------------------------------------------------------------------
 
-    def apply(self, grads: Sequence[np.ndarray], variables: Sequence[np.ndarray] | None = None) -> None:
+    def apply(
+        self, grads: Sequence[np.ndarray], variables: Sequence[np.ndarray] | None = None
+    ) -> None:
         """Update `variables` in place from `grads` (same order), building the slots on first use.
 
         `variables` may be left out after `build`: the grads are then in the built order.
@@ -291,7 +303,11 @@ class Optimizer:
         """Hook run once per step before the parameters are updated (Nadam's momentum product)."""
 
     def update_step(
-        self, variable: np.ndarray, grad: np.ndarray, slots: dict[str, np.ndarray], learning_rate: float
+        self,
+        variable: np.ndarray,
+        grad: np.ndarray,
+        slots: dict[str, np.ndarray],
+        learning_rate: float,
     ) -> None:
         """Update one parameter in place from its gradient; `self.iterations + 1` is the step t."""
         raise NotImplementedError
@@ -332,7 +348,9 @@ class SGD(Optimizer):
     - nesterov:     `m ← μm − lr·g;  θ ← θ + μm − lr·g`
     """
 
-    def __init__(self, learning_rate: Any = 0.01, momentum: float = 0.0, nesterov: bool = False, **kwargs) -> None:
+    def __init__(
+        self, learning_rate: Any = 0.01, momentum: float = 0.0, nesterov: bool = False, **kwargs
+    ) -> None:
         super().__init__(learning_rate, **kwargs)
         self.momentum = check_number(momentum, "momentum", self, low=0.0, high=1.0)
         self.nesterov = bool(nesterov)
@@ -427,7 +445,11 @@ class Adagrad(Optimizer):
     slot_names = ("accumulator",)
 
     def __init__(
-        self, learning_rate: Any = 0.001, initial_accumulator_value: float = 0.1, epsilon: float = 1e-7, **kwargs
+        self,
+        learning_rate: Any = 0.001,
+        initial_accumulator_value: float = 0.1,
+        epsilon: float = 1e-7,
+        **kwargs,
     ) -> None:
         super().__init__(learning_rate, **kwargs)
         self.initial_accumulator_value = check_number(
@@ -461,7 +483,9 @@ class Adadelta(Optimizer):
 
     slot_names = ("accumulated_grad", "accumulated_delta_var")
 
-    def __init__(self, learning_rate: Any = 0.001, rho: float = 0.95, epsilon: float = 1e-7, **kwargs) -> None:
+    def __init__(
+        self, learning_rate: Any = 0.001, rho: float = 0.95, epsilon: float = 1e-7, **kwargs
+    ) -> None:
         super().__init__(learning_rate, **kwargs)
         self.rho = check_number(rho, "rho", self, low=0.0, high=1.0)
         self.epsilon = check_number(epsilon, "epsilon", self, low=0.0)
@@ -508,7 +532,9 @@ class Adam(Optimizer):
 
     @property
     def slot_names(self):  # type: ignore[override]
-        return ("momentum", "velocity", "velocity_hat") if self.amsgrad else ("momentum", "velocity")
+        return (
+            ("momentum", "velocity", "velocity_hat") if self.amsgrad else ("momentum", "velocity")
+        )
 
     def update_step(self, variable, grad, slots, learning_rate):
         t = self.iterations + 1
@@ -557,8 +583,12 @@ class AdamW(Adam):
         **kwargs,
     ) -> None:
         if weight_decay is None:
-            raise ValueError("AdamW: `weight_decay` must be a number; use Adam for no weight decay.")
-        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay=weight_decay, **kwargs)
+            raise ValueError(
+                "AdamW: `weight_decay` must be a number; use Adam for no weight decay."
+            )
+        super().__init__(
+            learning_rate, beta_1, beta_2, epsilon, amsgrad, weight_decay=weight_decay, **kwargs
+        )
 
 
 @OPTIMIZERS.register("adamax")
@@ -568,7 +598,12 @@ class Adamax(Optimizer):
     slot_names = ("momentum", "norm")
 
     def __init__(
-        self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7, **kwargs
+        self,
+        learning_rate: Any = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        **kwargs,
     ) -> None:
         super().__init__(learning_rate, **kwargs)
         self.beta_1 = check_number(beta_1, "beta_1", self, low=0.0, high=1.0, high_inclusive=False)
@@ -583,7 +618,12 @@ class Adamax(Optimizer):
         variable -= (learning_rate / (1.0 - self.beta_1**t)) * m / (u + self.epsilon)
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+        }
 
 
 @OPTIMIZERS.register("nadam")
@@ -597,7 +637,12 @@ class Nadam(Optimizer):
     slot_names = ("momentum", "velocity")
 
     def __init__(
-        self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7, **kwargs
+        self,
+        learning_rate: Any = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        **kwargs,
     ) -> None:
         super().__init__(learning_rate, **kwargs)
         self.beta_1 = check_number(beta_1, "beta_1", self, low=0.0, high=1.0, high_inclusive=False)
@@ -629,7 +674,12 @@ class Nadam(Optimizer):
         variable -= learning_rate * m_hat / (np.sqrt(v_hat) + self.epsilon)
 
     def get_config(self):
-        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+        }
 
 
 @OPTIMIZERS.register("lion")
@@ -641,7 +691,9 @@ class Lion(Optimizer):
 
     slot_names = ("momentum",)
 
-    def __init__(self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.99, **kwargs) -> None:
+    def __init__(
+        self, learning_rate: Any = 0.001, beta_1: float = 0.9, beta_2: float = 0.99, **kwargs
+    ) -> None:
         super().__init__(learning_rate, **kwargs)
         self.beta_1 = check_number(beta_1, "beta_1", self, low=0.0, high=1.0)
         self.beta_2 = check_number(beta_2, "beta_2", self, low=0.0, high=1.0)

@@ -55,7 +55,9 @@ class ExponentialDecay(LearningRateSchedule):
         staircase: bool = False,
         name: str = "ExponentialDecay",
     ) -> None:
-        self.initial_learning_rate = check_number(initial_learning_rate, "initial_learning_rate", self, low=0.0)
+        self.initial_learning_rate = check_number(
+            initial_learning_rate, "initial_learning_rate", self, low=0.0
+        )
         self.decay_steps = _check_steps(decay_steps, "decay_steps", self)
         self.decay_rate = check_number(decay_rate, "decay_rate", self, low=0.0)
         self.staircase = bool(staircase)
@@ -89,7 +91,9 @@ class InverseTimeDecay(LearningRateSchedule):
         staircase: bool = False,
         name: str = "InverseTimeDecay",
     ) -> None:
-        self.initial_learning_rate = check_number(initial_learning_rate, "initial_learning_rate", self, low=0.0)
+        self.initial_learning_rate = check_number(
+            initial_learning_rate, "initial_learning_rate", self, low=0.0
+        )
         self.decay_steps = _check_steps(decay_steps, "decay_steps", self)
         self.decay_rate = check_number(decay_rate, "decay_rate", self, low=0.0)
         self.staircase = bool(staircase)
@@ -115,14 +119,18 @@ class InverseTimeDecay(LearningRateSchedule):
 class PiecewiseConstantDecay(LearningRateSchedule):
     """`values[0]` while step ≤ boundaries[0], `values[1]` while step ≤ boundaries[1], ..., then `values[-1]`."""
 
-    def __init__(self, boundaries: Sequence[int], values: Sequence[float], name: str = "PiecewiseConstant") -> None:
+    def __init__(
+        self, boundaries: Sequence[int], values: Sequence[float], name: str = "PiecewiseConstant"
+    ) -> None:
         if len(values) != len(boundaries) + 1:
             raise ValueError(
                 "PiecewiseConstantDecay: `values` must have one more entry than `boundaries`, "
                 f"received {len(boundaries)} boundaries and {len(values)} values."
             )
         if list(boundaries) != sorted(boundaries):
-            raise ValueError(f"PiecewiseConstantDecay: `boundaries` must increase, received {list(boundaries)}.")
+            raise ValueError(
+                f"PiecewiseConstantDecay: `boundaries` must increase, received {list(boundaries)}."
+            )
         self.boundaries = list(boundaries)
         self.values = [float(v) for v in values]
         self.name = name
@@ -148,7 +156,9 @@ class PolynomialDecay(LearningRateSchedule):
         cycle: bool = False,
         name: str = "PolynomialDecay",
     ) -> None:
-        self.initial_learning_rate = check_number(initial_learning_rate, "initial_learning_rate", self, low=0.0)
+        self.initial_learning_rate = check_number(
+            initial_learning_rate, "initial_learning_rate", self, low=0.0
+        )
         self.decay_steps = _check_steps(decay_steps, "decay_steps", self)
         self.end_learning_rate = check_number(end_learning_rate, "end_learning_rate", self, low=0.0)
         self.power = float(power)
@@ -195,11 +205,17 @@ class CosineDecay(LearningRateSchedule):
         warmup_target: float | None = None,
         warmup_steps: float = 0,
     ) -> None:
-        self.initial_learning_rate = check_number(initial_learning_rate, "initial_learning_rate", self, low=0.0)
+        self.initial_learning_rate = check_number(
+            initial_learning_rate, "initial_learning_rate", self, low=0.0
+        )
         self.decay_steps = _check_steps(decay_steps, "decay_steps", self)
         self.alpha = check_number(alpha, "alpha", self, low=0.0, high=1.0)
         self.name = name
-        self.warmup_target = None if warmup_target is None else check_number(warmup_target, "warmup_target", self, low=0.0)
+        self.warmup_target = (
+            None
+            if warmup_target is None
+            else check_number(warmup_target, "warmup_target", self, low=0.0)
+        )
         self.warmup_steps = _check_steps(warmup_steps, "warmup_steps", self, allow_zero=True)
 
     def _decay(self, step: float, start: float) -> float:
@@ -212,7 +228,9 @@ class CosineDecay(LearningRateSchedule):
         step = min(step, self.decay_steps + self.warmup_steps)
         if step < self.warmup_steps:
             fraction = step / self.warmup_steps
-            return (self.warmup_target - self.initial_learning_rate) * fraction + self.initial_learning_rate
+            return (
+                self.warmup_target - self.initial_learning_rate
+            ) * fraction + self.initial_learning_rate
         return self._decay(step - self.warmup_steps, self.warmup_target)
 
     def get_config(self):
@@ -240,7 +258,9 @@ class CosineDecayRestarts(LearningRateSchedule):
         alpha: float = 0.0,
         name: str = "SGDRDecay",
     ) -> None:
-        self.initial_learning_rate = check_number(initial_learning_rate, "initial_learning_rate", self, low=0.0)
+        self.initial_learning_rate = check_number(
+            initial_learning_rate, "initial_learning_rate", self, low=0.0
+        )
         self.first_decay_steps = _check_steps(first_decay_steps, "first_decay_steps", self)
         self.t_mul = check_number(t_mul, "t_mul", self, low=0.0, low_inclusive=False)
         self.m_mul = check_number(m_mul, "m_mul", self, low=0.0)
@@ -253,7 +273,9 @@ class CosineDecayRestarts(LearningRateSchedule):
             restarts = math.floor(fraction)
             fraction -= restarts
         else:
-            restarts = math.floor(math.log(1.0 - fraction * (1.0 - self.t_mul)) / math.log(self.t_mul))
+            restarts = math.floor(
+                math.log(1.0 - fraction * (1.0 - self.t_mul)) / math.log(self.t_mul)
+            )
             sum_r = (1.0 - self.t_mul**restarts) / (1.0 - self.t_mul)
             fraction = (fraction - sum_r) / self.t_mul**restarts
         m_fac = self.m_mul**restarts

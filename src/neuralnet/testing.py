@@ -70,7 +70,9 @@ def _relative_error(analytic: np.ndarray, numeric: np.ndarray) -> tuple[float, f
     return (float(diff / scale) if scale > 0 else 0.0), max_abs
 
 
-def numerical_gradient(f: Callable[[], float], array: np.ndarray, epsilon: float = 1e-6) -> np.ndarray:
+def numerical_gradient(
+    f: Callable[[], float], array: np.ndarray, epsilon: float = 1e-6
+) -> np.ndarray:
     """dF/d(array) by centred differences, perturbing `array` in place entry by entry."""
     grad = np.zeros_like(array, dtype=np.float64)
     flat = array.reshape(-1)
@@ -90,7 +92,7 @@ def numerical_gradient(f: Callable[[], float], array: np.ndarray, epsilon: float
 
 def _layers_of(target: Layer) -> Iterator[Layer]:
     yield target
-    for layer in getattr(target, "_unique_layers", lambda: [])():
+    for layer in getattr(target, "_unique_layers", list)():
         yield from _layers_of(layer)
 
 
@@ -158,18 +160,41 @@ def check_gradients(
     report = GradientReport(rtol=rtol)
     with backend.floatx_scope("float64"):
         if isinstance(target, Loss):
-            return _finish(_check_loss(target, x, y, sample_weight, input_shape, rng, epsilon, report), raise_on_failure, f"loss {target.name!r}")
+            return _finish(
+                _check_loss(target, x, y, sample_weight, input_shape, rng, epsilon, report),
+                raise_on_failure,
+                f"loss {target.name!r}",
+            )
         if isinstance(target, Activation):
-            return _finish(_check_activation(target, x, input_shape, rng, epsilon, report), raise_on_failure, repr(target))
+            return _finish(
+                _check_activation(target, x, input_shape, rng, epsilon, report),
+                raise_on_failure,
+                repr(target),
+            )
         if isinstance(target, Layer):
-            from neuralnet.models.model import Model  # noqa: PLC0415
+            from neuralnet.models.model import Model
 
             if isinstance(target, Model) and target.compiled:
-                result = _check_model(target, x, y, sample_weight, input_shape, rng, epsilon, training, check_inputs, report)
+                result = _check_model(
+                    target,
+                    x,
+                    y,
+                    sample_weight,
+                    input_shape,
+                    rng,
+                    epsilon,
+                    training,
+                    check_inputs,
+                    report,
+                )
                 return _finish(result, raise_on_failure, f"model {target.name!r}")
-            result = _check_layer(target, x, input_shape, rng, epsilon, training, check_inputs, report)
+            result = _check_layer(
+                target, x, input_shape, rng, epsilon, training, check_inputs, report
+            )
             return _finish(result, raise_on_failure, f"layer {target.name!r}")
-    raise TypeError(f"check_gradients: cannot check {target!r}; expected a Layer, Model, Loss or Activation.")
+    raise TypeError(
+        f"check_gradients: cannot check {target!r}; expected a Layer, Model, Loss or Activation."
+    )
 
 
 def _input_arrays(x: Any, input_shape: Any, rng: np.random.Generator) -> list[np.ndarray]:
@@ -221,10 +246,7 @@ def _check_layer(layer, x, input_shape, rng, epsilon, training, check_inputs, re
             layer.forward(feed(), training=training)
             grad_x = layer.backward(upstream if len(upstream) > 1 else upstream[0])
             grad_xs = grad_x if multi else [grad_x]
-            analytic = {
-                path: np.array(g, copy=True)
-                for path, g in _named_grads(layer)
-            }
+            analytic = {path: np.array(g, copy=True) for path, g in _named_grads(layer)}
             if check_inputs:
                 for i, (array, g) in enumerate(zip(inputs, grad_xs)):
                     name = "x" if len(inputs) == 1 else f"x[{i}]"
@@ -269,7 +291,9 @@ def _check_activation(activation, x, input_shape, rng, epsilon, report):
         return float(np.sum(activation.forward(array.copy()) * upstream))
 
     analytic = activation.backward(upstream, array.copy(), activation.forward(array.copy()))
-    report.errors["x"], report.max_abs_errors["x"] = _relative_error(analytic, numerical_gradient(f, array, epsilon))
+    report.errors["x"], report.max_abs_errors["x"] = _relative_error(
+        analytic, numerical_gradient(f, array, epsilon)
+    )
     return report
 
 
@@ -291,7 +315,9 @@ def _check_loss(loss, y_pred, y_true, sample_weight, input_shape, rng, epsilon, 
     return report
 
 
-def _check_model(model, x, y, sample_weight, input_shape, rng, epsilon, training, check_inputs, report):
+def _check_model(
+    model, x, y, sample_weight, input_shape, rng, epsilon, training, check_inputs, report
+):
     xs = _input_arrays(x, input_shape, rng)
     if y is None:
         raise ValueError("check_gradients: a model needs `y` (the targets).")
@@ -314,7 +340,9 @@ def _check_model(model, x, y, sample_weight, input_shape, rng, epsilon, training
 
             rewind()
             outputs = model.run_forward(xs, training=training)
-            _, _, grads, fused = model._compiled_loss.value_and_gradients(ys, outputs, sws, model.fusable_activations())
+            _, _, grads, fused = model._compiled_loss.value_and_gradients(
+                ys, outputs, sws, model.fusable_activations()
+            )
             input_grads = model.run_backward(grads, fused)
             model.add_regularization_gradients()
             analytic = {path: np.array(g, copy=True) for path, g in _named_grads(model)}

@@ -85,3 +85,11 @@ def test_a_model_input_feeds_a_layer():
     y = layers.Dense(2)(x)
     assert y.node.parents == [x.node]
     assert y.node.inputs == [x]
+
+
+def test_input_keeps_the_floatx_it_was_made_with():
+    with neuralnet.config.floatx_scope("float64"):
+        x = neuralnet.Input(shape=(3,))
+    assert x.dtype == "float64"
+    assert x.layer.get_config()["dtype"] == "float64"  # not today's floatx
+    assert x.layer(np.ones((2, 3), dtype=np.float32)).dtype == np.float64

@@ -48,6 +48,18 @@ LAYER_CASES = {
     "ReLU": ({"max_value": 1.5, "negative_slope": 0.1, "threshold": 0.2}, (4, 6)),
     "Reshape": ({"target_shape": (2, -1)}, (4, 6)),
     "Softmax": ({"axis": 1}, (3, 4, 2)),
+    # noise.py
+    "GaussianNoise": ({"stddev": 0.3, "seed": 5}, (4, 5)),
+    "GaussianDropout": ({"rate": 0.3, "seed": 5}, (4, 5)),
+    # merging.py: a list of input shapes
+    "Add": ({}, [(4, 3), (4, 3)]),
+    "Subtract": ({}, [(4, 3), (4, 3)]),
+    "Multiply": ({}, [(4, 3), (4, 1), (4, 3)]),  # broadcasting, three inputs
+    "Average": ({}, [(4, 3), (4, 3)]),
+    "Maximum": ({}, [(4, 3), (4, 3)]),
+    "Minimum": ({}, [(4, 3), (4, 3)]),
+    "Concatenate": ({"axis": -1}, [(4, 3), (4, 2)]),
+    "Dot": ({"axes": 1, "normalize": True}, [(4, 3), (4, 3)]),
 }
 
 
@@ -57,6 +69,21 @@ def make_case(name):
         pytest.fail(f"Layer {name!r} is registered but has no entry in LAYER_CASES; add one.")
     kwargs, input_shape = LAYER_CASES[name]
     return LAYERS.lookup(name)(**kwargs), input_shape
+
+
+def random_input(input_shape, seed):
+    """float32 normal inputs: one array, or a list of arrays for a list of shapes."""
+    rng = np.random.default_rng(seed)
+    if isinstance(input_shape, list):
+        return [rng.standard_normal(shape).astype("float32") for shape in input_shape]
+    return rng.standard_normal(input_shape).astype("float32")
+
+
+def input_names(input_shape):
+    """The names check_gradients gives the inputs: 'x', or 'x[0]', 'x[1]', ..."""
+    if isinstance(input_shape, list):
+        return {f"x[{i}]" for i in range(len(input_shape))}
+    return {"x"}
 
 
 def json_normalized(config):
@@ -74,7 +101,7 @@ def test_every_layer_passes_the_gradient_check(name, training):
     layer, input_shape = make_case(name)
     report = check_gradients(layer, input_shape=input_shape, training=training, seed=3)
     # dJ/dx and every parameter were checked, in float64
-    assert set(report.errors) == {"x", *layer.params}
+    assert set(report.errors) == {*input_names(input_shape), *layer.params}
     assert all(w.dtype == np.float64 for w in layer.weights)
     assert report.passed, str(report)
 
@@ -82,7 +109,7 @@ def test_every_layer_passes_the_gradient_check(name, training):
 @pytest.mark.parametrize("name", LAYERS.names())
 def test_every_layer_config_round_trips(name):
     layer, input_shape = make_case(name)
-    x = np.random.default_rng(5).standard_normal(input_shape).astype("float32")
+    x = random_input(input_shape, seed=5)
     layer(x)  # builds it
     config = layer.get_config()
     clone = type(layer).from_config(json_normalized(config))  # JSON-safe and complete
@@ -90,7 +117,7 @@ def test_every_layer_config_round_trips(name):
     clone.set_weights(layer.get_weights())
 
     assert json_normalized(clone.get_config()) == json_normalized(config)
-    for training in (False, True):  # Dropout's seed is part of the config: same masks
+    for training in (False, True):  # Dropout's seed is part of the config: same masks, same noise
         np.testing.assert_array_equal(clone(x, training=training), layer(x, training=training))
     for mine, theirs in zip(layer.get_weights(), clone.get_weights()):
         np.testing.assert_array_equal(mine, theirs)  # BatchNormalization's statistics moved alike

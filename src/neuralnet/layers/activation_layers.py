@@ -53,7 +53,11 @@ class ReLU(_ActivationLayer):
     """`ReLU(max_value=None, negative_slope=0.0, threshold=0.0)`, Keras's rectified linear layer."""
 
     def __init__(
-        self, max_value: float | None = None, negative_slope: float = 0.0, threshold: float = 0.0, **kwargs
+        self,
+        max_value: float | None = None,
+        negative_slope: float = 0.0,
+        threshold: float = 0.0,
+        **kwargs,
     ) -> None:
         super().__init__(**kwargs)
         if max_value is not None:
@@ -172,9 +176,13 @@ class PReLU(Layer):
         alpha = self.params["alpha"]
         # dJ/dα = Σ over the batch (and shared axes) of dJ/dy · min(x, 0)
         grad_alpha = grad_y * self._negative
-        sum_axes = (0,) + tuple(i + 1 for i, n in enumerate(alpha.shape) if n == 1 and grad_y.shape[i + 1] != 1)
+        sum_axes = (0,) + tuple(
+            i + 1 for i, n in enumerate(alpha.shape) if n == 1 and grad_y.shape[i + 1] != 1
+        )
         self.grads["alpha"][...] = np.sum(grad_alpha, axis=sum_axes, keepdims=True)[0]
-        return grad_y * np.where(self._x > 0, 1.0, alpha).astype(grad_y.dtype, copy=False)
+        # dJ/dx = dJ/dy · (1 for x > 0, α for x < 0, 0 at x = 0: the kink, as Keras with JAX)
+        slope = np.where(self._x > 0, 1.0, np.where(self._x < 0, alpha, 0.0))
+        return grad_y * slope.astype(grad_y.dtype, copy=False)
 
     def get_config(self):
         return {

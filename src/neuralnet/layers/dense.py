@@ -59,7 +59,9 @@ class Dense(Layer):
                 f"Dense layer {self.name!r} needs inputs of rank >= 2 with a known last dimension, "
                 f"received input shape {shape_str(tuple(input_shape))}."
             )
-        self.add_weight("kernel", (input_dim, self.units), self.kernel_initializer, self.kernel_regularizer)
+        self.add_weight(
+            "kernel", (input_dim, self.units), self.kernel_initializer, self.kernel_regularizer
+        )
         if self.use_bias:
             self.add_weight("bias", (self.units,), self.bias_initializer, self.bias_regularizer)
         self.built = True

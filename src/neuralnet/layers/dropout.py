@@ -22,7 +22,9 @@ class Dropout(Layer):
         seed: Seed of the masks; from the global seed source when `None`.
     """
 
-    def __init__(self, rate: float, noise_shape: Any = None, seed: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, rate: float, noise_shape: Any = None, seed: int | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(seed=seed, **kwargs)
         self.rate = check_number(rate, "rate", self, low=0.0, high=1.0)
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
@@ -36,9 +38,9 @@ class Dropout(Layer):
             )
             if not fits:
                 raise ValueError(
-                    f"Dropout layer {self.name!r}: noise_shape={self.noise_shape} does not broadcast "
-                    f"to inputs of shape {shape_str(tuple(input_shape))}; it needs one entry per "
-                    "axis, each None, 1 or the input's size."
+                    f"Dropout layer {self.name!r}: noise_shape={self.noise_shape} does not "
+                    f"broadcast to inputs of shape {shape_str(tuple(input_shape))}; it needs one "
+                    "entry per axis, each None, 1 or the input's size."
                 )
         self.built = True
 
@@ -55,7 +57,9 @@ class Dropout(Layer):
             self._mask = np.zeros(self._mask_shape(x.shape), dtype=x.dtype)
             return x * self._mask
         keep = 1.0 - self.rate
-        uniform = self.rng.random(self._mask_shape(x.shape), dtype=np.float64 if x.dtype == np.float64 else np.float32)
+        uniform = self.rng.random(
+            self._mask_shape(x.shape), dtype=np.float64 if x.dtype == np.float64 else np.float32
+        )
         # The mask holds 0 or 1/keep, so y = x · mask and dJ/dx = dJ/dy · mask.
         mask = (uniform < keep).astype(x.dtype)
         mask *= 1.0 / keep

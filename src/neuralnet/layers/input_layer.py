@@ -37,14 +37,19 @@ class InputLayer(Layer):
         super().__init__(name=name, dtype=dtype, **kwargs)
         if batch_shape is not None:
             batch_shape = tuple(batch_shape)
-            self.batch_shape = (batch_shape[0],) + normalize_shape(batch_shape[1:], "batch_shape", self)
+            self.batch_shape = (batch_shape[0],) + normalize_shape(
+                batch_shape[1:], "batch_shape", self
+            )
         elif shape is not None:
             self.batch_shape = (batch_size,) + normalize_shape(shape, "shape", self)
         else:
-            raise ValueError("InputLayer needs `shape` (the shape of one sample), e.g. shape=(784,).")
+            raise ValueError(
+                "InputLayer needs `shape` (the shape of one sample), e.g. shape=(784,)."
+            )
         self.built = True
         self._build_input_shape = self.batch_shape
-        tensor = SymbolicTensor(self.batch_shape, dtype or backend.floatx(), name=self.name)
+        self._build_dtype = backend.floatx()  # fixed now, as for a built layer
+        tensor = SymbolicTensor(self.batch_shape, self.compute_dtype, name=self.name)
         self._inbound_nodes.append(Node(self, [], [tensor]))
 
     def compute_output_shape(self, input_shape):
@@ -57,10 +62,14 @@ class InputLayer(Layer):
         return grad_y
 
     def get_config(self):
-        return {"name": self.name, "batch_shape": list(self.batch_shape), "dtype": self.compute_dtype}
+        return {
+            "name": self.name,
+            "batch_shape": list(self.batch_shape),
+            "dtype": self.compute_dtype,
+        }
 
 
-def Input(  # noqa: N802 (Keras's name)
+def Input(
     shape: Any = None,
     batch_size: int | None = None,
     dtype: Any = None,
@@ -75,5 +84,7 @@ def Input(  # noqa: N802 (Keras's name)
         dtype: The input's dtype; `floatx()` when `None`.
         name: The name of the input (and of its `InputLayer`).
     """
-    layer = InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name, batch_shape=batch_shape)
+    layer = InputLayer(
+        shape=shape, batch_size=batch_size, dtype=dtype, name=name, batch_shape=batch_shape
+    )
     return layer.output

@@ -105,7 +105,9 @@ class Layer:
             )
             self._batch_input_shape = (batch_input_shape[0],) + self._batch_input_shape
         elif input_shape is not None:
-            self._batch_input_shape = (batch_size,) + normalize_shape(input_shape, "input_shape", self)
+            self._batch_input_shape = (batch_size,) + normalize_shape(
+                input_shape, "input_shape", self
+            )
         else:
             self._batch_input_shape = None
 
@@ -245,7 +247,9 @@ class Layer:
         many = isinstance(output_shape, list)
         shapes = output_shape if many else [output_shape]
         outputs = [
-            SymbolicTensor(s, self.compute_dtype, name=f"{self.name}" if not many else f"{self.name}_{i}")
+            SymbolicTensor(
+                s, self.compute_dtype, name=f"{self.name}" if not many else f"{self.name}_{i}"
+            )
             for i, s in enumerate(shapes)
         ]
         node = Node(self, tensors, outputs)

@@ -56,7 +56,9 @@ class Reshape(Layer):
         total = math.prod(rest)
         if total % known:
             raise ValueError(self._mismatch(input_shape))
-        return (input_shape[0],) + tuple(total // known if d == -1 else d for d in self.target_shape)
+        return (input_shape[0],) + tuple(
+            total // known if d == -1 else d for d in self.target_shape
+        )
 
     def _mismatch(self, input_shape) -> str:
         return (

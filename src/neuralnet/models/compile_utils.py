@@ -205,7 +205,7 @@ class CompiledMetrics:
             metric.reset_state()
 
     def results(self) -> dict[str, float]:
-        return {metric.name: float(metric.result()) for _, metric, _ in self.metrics}
+        return {metric.name: metric.result() for _, metric, _ in self.metrics}
 
     @property
     def names(self) -> list[str]:

@@ -431,7 +431,7 @@ class Model(Layer):
         self._compiled_metrics.update(y, outputs, sample_weight)
 
     def _logs(self) -> dict[str, float]:
-        logs = {metric.name: float(metric.result()) for metric in self.metrics}
+        logs = {metric.name: _log_value(metric.result()) for metric in self.metrics}
         return dict(sorted(logs.items()))
 
     # -- fit -------------------------------------------------------------------------------------
@@ -818,6 +818,13 @@ class Model(Layer):
 
         print_summary(self, line_length=line_length, print_fn=print_fn, expand_nested=expand_nested,
                       show_trainable=show_trainable)  # fmt: skip
+
+
+def _log_value(result: Any) -> Any:
+    """A metric result for the logs: a float, or an array for metrics with several values
+    (F1Score(average=None), Precision at several thresholds), as Keras logs them."""
+    array = np.asarray(result)
+    return float(array) if array.size == 1 else array.astype(np.float64)
 
 
 class _TrainingPlan:
