@@ -35,7 +35,9 @@ def glorot_uniform(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.nd
     return rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32)
 
 
-def median_epoch_seconds(run_epoch: Callable[[], None], epochs: int, warmup: int = 1) -> tuple[float, list[float]]:
+def median_epoch_seconds(
+    run_epoch: Callable[[], None], epochs: int, warmup: int = 1
+) -> tuple[float, list[float]]:
     """Run `warmup` untimed epochs, then `epochs` timed ones; the median and all the times."""
     for _ in range(warmup):
         run_epoch()
@@ -50,10 +52,13 @@ def median_epoch_seconds(run_epoch: Callable[[], None], epochs: int, warmup: int
 def blas_info() -> str:
     """The BLAS NumPy uses and its thread count (threadpoolctl when installed)."""
     try:
-        from threadpoolctl import threadpool_info  # noqa: PLC0415
+        from threadpoolctl import threadpool_info
 
         pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
-        return ", ".join(f"{p['internal_api']} {p.get('version', '')} ({p['num_threads']} threads, {p.get('architecture', '?')})" for p in pools)
+        return ", ".join(
+            f"{p['internal_api']} {p.get('version', '')} ({p['num_threads']} threads, {p.get('architecture', '?')})"
+            for p in pools
+        )
     except ImportError:
         return "unknown (install threadpoolctl)"
 

@@ -7,10 +7,10 @@ tutorial, with in-place ReLU and no framework around it.
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
-
 from common import glorot_uniform
 
 
@@ -19,7 +19,7 @@ class HandMLP:
 
     def __init__(self, sizes: tuple[int, ...], learning_rate: float = 1e-3, seed: int = 0) -> None:
         rng = np.random.default_rng(seed)
-        self.W = [glorot_uniform(rng, a, b) for a, b in zip(sizes[:-1], sizes[1:])]
+        self.W = [glorot_uniform(rng, a, b) for a, b in itertools.pairwise(sizes)]
         self.b = [np.zeros(b, dtype=np.float32) for b in sizes[1:]]
         self.params = [p for pair in zip(self.W, self.b) for p in pair]
         self.m = [np.zeros_like(p) for p in self.params]
@@ -64,7 +64,9 @@ class HandMLP:
             p -= alpha * m / (np.sqrt(v) + self.eps)
         return loss
 
-    def epoch(self, x: np.ndarray, y: np.ndarray, batch_size: int, rng: np.random.Generator) -> float:
+    def epoch(
+        self, x: np.ndarray, y: np.ndarray, batch_size: int, rng: np.random.Generator
+    ) -> float:
         order = rng.permutation(len(x))
         total = 0.0
         for start in range(0, len(x), batch_size):

@@ -37,8 +37,12 @@ def pca_reconstruction_error(x: np.ndarray, components: int) -> float:
 
 
 def build_autoencoder(
-    input_dim: int, code_size: int, hidden: tuple[int, ...] = (), activation: str | None = "relu",
-    output_activation: str | None = "sigmoid", noise: float = 0.0,
+    input_dim: int,
+    code_size: int,
+    hidden: tuple[int, ...] = (),
+    activation: str | None = "relu",
+    output_activation: str | None = "sigmoid",
+    noise: float = 0.0,
 ) -> tuple[Model, Model, Model]:
     """Encoder, decoder and the autoencoder that chains them (sharing their weights).
 
@@ -64,7 +68,13 @@ def build_autoencoder(
     return encoder, decoder, autoencoder
 
 
-def train(autoencoder: Model, x: np.ndarray, epochs: int, learning_rate: float = 1e-2, batch_size: int = 64) -> float:
+def train(
+    autoencoder: Model,
+    x: np.ndarray,
+    epochs: int,
+    learning_rate: float = 1e-2,
+    batch_size: int = 64,
+) -> float:
     """Train to reproduce `x`; the final mean squared reconstruction error (no noise)."""
     autoencoder.compile(optimizer=nn.optimizers.Adam(learning_rate), loss="mse")
     autoencoder.fit(x, x, batch_size=batch_size, epochs=epochs, verbose=0)
@@ -115,7 +125,9 @@ def _image_grid(figure, rows: list[tuple[str, np.ndarray]], side: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="out")
-    parser.add_argument("--mnist", default=None, help="folder with MNIST IDX files (uses the test images)")
+    parser.add_argument(
+        "--mnist", default=None, help="folder with MNIST IDX files (uses the test images)"
+    )
     parser.add_argument("--epochs", type=int, default=150)
     args = parser.parse_args(argv)
     results = run(args.mnist, args.epochs)

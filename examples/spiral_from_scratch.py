@@ -124,7 +124,14 @@ def train_two_layer(
         b2 += -step_size * db2
     hidden_layer = np.maximum(0, np.dot(X, W) + b)
     predicted = np.argmax(np.dot(hidden_layer, W2) + b2, axis=1)
-    return {"W": W, "b": b, "W2": W2, "b2": b2, "losses": losses, "accuracy": float(np.mean(predicted == y))}
+    return {
+        "W": W,
+        "b": b,
+        "W2": W2,
+        "b2": b2,
+        "losses": losses,
+        "accuracy": float(np.mean(predicted == y)),
+    }
 
 
 def run(seed: int = 0, reg: float = 1e-3, verbose: bool = False) -> dict:

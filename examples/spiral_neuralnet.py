@@ -72,7 +72,12 @@ def page_initial_weights(seed: int = 0, hidden: int = 100) -> dict[str, list[np.
     for _ in range(3):
         rng.randn(100)  # the noise of the three spiral arms
     linear = [0.01 * rng.randn(2, 3), np.zeros(3)]
-    two_layer = [0.01 * rng.randn(2, hidden), np.zeros(hidden), 0.01 * rng.randn(hidden, 3), np.zeros(3)]
+    two_layer = [
+        0.01 * rng.randn(2, hidden),
+        np.zeros(hidden),
+        0.01 * rng.randn(hidden, 3),
+        np.zeros(3),
+    ]
     return {"linear": linear, "two_layer": two_layer}
 
 

@@ -17,16 +17,18 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import spiral_from_scratch  # noqa: E402
-import spiral_neuralnet  # noqa: E402
+import spiral_from_scratch
+import spiral_neuralnet
 
-from neuralnet import plotting  # noqa: E402
+from neuralnet import plotting
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="out", help="folder for the PNGs (default: out)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the data and weights (default: 0)")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the data and weights (default: 0)"
+    )
     args = parser.parse_args(argv)
 
     print("The lecture's Tutorial 1: classifying the three arms of a spiral (300 points, 2-D).\n")
@@ -38,9 +40,19 @@ def main(argv: list[str] | None = None) -> int:
     ours_time = time.perf_counter() - start
 
     rows = [
-        ("linear classifier", "NumPy, from scratch", scratch["linear"], "49% (cs231n), loss 0.786302 at it. 190"),
+        (
+            "linear classifier",
+            "NumPy, from scratch",
+            scratch["linear"],
+            "49% (cs231n), loss 0.786302 at it. 190",
+        ),
         ("linear classifier", "neuralnet", ours["linear"], ""),
-        ("100 ReLU + softmax", "NumPy, from scratch", scratch["two_layer"], "98% (cs231n); ~99% (lecture, no reg.)"),
+        (
+            "100 ReLU + softmax",
+            "NumPy, from scratch",
+            scratch["two_layer"],
+            "98% (cs231n); ~99% (lecture, no reg.)",
+        ),
         ("100 ReLU + softmax", "neuralnet", ours["two_layer"], ""),
     ]
     header = f"{'model':<20} {'implementation':<21} {'train acc.':>10} {'final loss':>11}   quoted"
@@ -48,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     print("-" * len(header))
     for model, implementation, result, quoted in rows:
         final_loss = result["losses"][-1]
-        print(f"{model:<20} {implementation:<21} {result['accuracy']:>10.1%} {final_loss:>11.6f}   {quoted}")
+        print(
+            f"{model:<20} {implementation:<21} {result['accuracy']:>10.1%} {final_loss:>11.6f}   {quoted}"
+        )
     print(
         f"\nBoth start from the page's initial weights (0.01·randn, seed {args.seed}), regularization "
         "0.5·1e-3·ΣW², step size 1.0,\n200 and 10,000 full-batch iterations. "
@@ -58,7 +72,15 @@ def main(argv: list[str] | None = None) -> int:
     os.makedirs(args.out, exist_ok=True)
     figure = plotting.new_figure((12, 3.6))
     axes = figure.subplots(1, 3)
-    axes[0].scatter(ours["x"][:, 0], ours["x"][:, 1], c=ours["y"], s=12, cmap="viridis", edgecolors="k", linewidths=0.3)
+    axes[0].scatter(
+        ours["x"][:, 0],
+        ours["x"][:, 1],
+        c=ours["y"],
+        s=12,
+        cmap="viridis",
+        edgecolors="k",
+        linewidths=0.3,
+    )
     axes[0].set_title("the spiral data")
     axes[0].set_aspect("equal")
     plotting.plot_decision_boundary(
@@ -74,7 +96,10 @@ def main(argv: list[str] | None = None) -> int:
 
     figure = plotting.new_figure((9, 3.6))
     axes = figure.subplots(1, 2)
-    for ax, key, title in ((axes[0], "linear", "linear classifier"), (axes[1], "two_layer", "100 ReLU units")):
+    for ax, key, title in (
+        (axes[0], "linear", "linear classifier"),
+        (axes[1], "two_layer", "100 ReLU units"),
+    ):
         ax.plot(scratch[key]["losses"], label="NumPy from scratch", linewidth=3, alpha=0.5)
         ax.plot(ours[key]["losses"], label="neuralnet", linestyle="--")
         ax.set_xlabel("iteration")

@@ -19,7 +19,9 @@ from neuralnet import Input, Sequential, callbacks, layers, plotting
 
 def deep_network(activation: str, depth: int = 10, width: int = 32) -> Sequential:
     """`depth` hidden Dense layers of `width` units, then a softmax over the 3 arms."""
-    hidden = [layers.Dense(width, activation=activation, name=f"hidden_{i + 1}") for i in range(depth)]
+    hidden = [
+        layers.Dense(width, activation=activation, name=f"hidden_{i + 1}") for i in range(depth)
+    ]
     model = Sequential([Input((2,)), *hidden, layers.Dense(3, activation="softmax", name="output")])
     model.compile(optimizer=nn.optimizers.SGD(learning_rate=0.1), loss="sparse_categorical_crossentropy",
                   metrics=["accuracy"])  # fmt: skip
@@ -46,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
     monitors = run(args.epochs)
     for activation, monitor in monitors.items():
         first, last = monitor.gradient_norms["hidden_1"][0], monitor.gradient_norms["hidden_10"][0]
-        print(f"{activation:>8}: ‖dJ/dW‖ layer 1 = {first:.2e}, layer 10 = {last:.2e}, ratio {last / first:,.0f}")
+        print(
+            f"{activation:>8}: ‖dJ/dW‖ layer 1 = {first:.2e}, layer 10 = {last:.2e}, ratio {last / first:,.0f}"
+        )
     figure = plotting.new_figure((11, 4))
     axes = figure.subplots(1, 2)
     for activation, monitor in monitors.items():

@@ -13,7 +13,7 @@ spec = importlib.util.spec_from_file_location("autoencoder", EXAMPLES / "autoenc
 autoencoder = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(autoencoder)
 
-import neuralnet as nn  # noqa: E402
+import neuralnet as nn
 
 
 def test_pca_reconstruction_error_matches_an_independent_projection():
@@ -43,7 +43,9 @@ def test_nonlinear_two_unit_code_beats_pca_with_two_components():
     assert error < autoencoder.pca_reconstruction_error(x, 2)
     codes = encoder.predict(x, verbose=0)
     assert codes.shape == (len(x), 2)
-    np.testing.assert_allclose(decoder.predict(codes, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        decoder.predict(codes, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-6
+    )
 
 
 @pytest.mark.slow

@@ -11,8 +11,14 @@ from neuralnet import Input, Sequential, callbacks, layers, optimizers
 
 
 def _model(learning_rate=0.1):
-    model = Sequential([Input((4,)), layers.Dense(8, activation="tanh"), layers.Dense(3, activation="softmax")])
-    model.compile(optimizer=optimizers.SGD(learning_rate), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model = Sequential(
+        [Input((4,)), layers.Dense(8, activation="tanh"), layers.Dense(3, activation="softmax")]
+    )
+    model.compile(
+        optimizer=optimizers.SGD(learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     return model
 
 
@@ -46,13 +52,19 @@ class Recorder(callbacks.Callback):
 def test_hooks_are_called_in_keras_order_with_keras_log_keys():
     x, y = _data(n=20)
     recorder = Recorder()
-    _model().fit(x, y, batch_size=10, epochs=2, validation_split=0.5, callbacks=[recorder], verbose=0)
+    _model().fit(
+        x, y, batch_size=10, epochs=2, validation_split=0.5, callbacks=[recorder], verbose=0
+    )
     kinds = [call[0] for call in recorder.calls]
     assert kinds == ["train_begin", "epoch_begin", "batch_end", "epoch_end",
                      "epoch_begin", "batch_end", "epoch_end", "train_end"]  # fmt: skip
     assert recorder.calls[2][2] == ["accuracy", "loss", "size"]
     assert recorder.calls[3][2] == ["accuracy", "loss", "val_accuracy", "val_loss"]
-    assert recorder.model is not None and recorder.params["epochs"] == 2 and recorder.params["steps"] == 1
+    assert (
+        recorder.model is not None
+        and recorder.params["epochs"] == 2
+        and recorder.params["steps"] == 1
+    )
 
 
 def test_callbacks_must_be_callback_instances():
@@ -76,7 +88,9 @@ def test_early_stopping_restores_the_best_weights_even_without_stopping():
     history = model.fit(x, y, epochs=8, validation_split=0.3, callbacks=[stop], verbose=0)
     best = int(np.argmin(history.history["val_loss"]))
     assert stop.best_epoch == best
-    assert model.evaluate(x[42:], y[42:], verbose=0)[0] == pytest.approx(history.history["val_loss"][best], rel=1e-5)
+    assert model.evaluate(x[42:], y[42:], verbose=0)[0] == pytest.approx(
+        history.history["val_loss"][best], rel=1e-5
+    )
 
 
 def test_early_stopping_mode_auto_maximizes_accuracy_and_honours_min_delta_and_baseline():
@@ -104,7 +118,9 @@ def test_early_stopping_start_from_epoch_waits():
 def test_monitoring_a_missing_metric_warns_with_the_available_keys():
     x, y = _data()
     stop = callbacks.EarlyStopping(monitor="val_los", mode="min")
-    with pytest.warns(UserWarning, match="`val_los` which is not available. Available metrics are: accuracy,loss"):
+    with pytest.warns(
+        UserWarning, match="`val_los` which is not available. Available metrics are: accuracy,loss"
+    ):
         _model().fit(x, y, epochs=1, callbacks=[stop], verbose=0)
 
 
@@ -125,7 +141,10 @@ def test_reduce_lr_on_plateau_multiplies_the_rate_and_logs_it():
     rates = history.history["learning_rate"]
     assert rates[0] == pytest.approx(1e-9)
     assert rates[-1] < rates[0]
-    assert model.optimizer.learning_rate == pytest.approx(rates[-1] * 0.5) or model.optimizer.learning_rate <= rates[-1]
+    assert (
+        model.optimizer.learning_rate == pytest.approx(rates[-1] * 0.5)
+        or model.optimizer.learning_rate <= rates[-1]
+    )
     with pytest.raises(ValueError, match="factor >= 1.0"):
         callbacks.ReduceLROnPlateau(factor=2.0)
 
@@ -142,10 +161,12 @@ def test_learning_rate_scheduler_sets_the_rate_each_epoch():
 
 
 def test_terminate_on_nan_stops_at_the_first_bad_batch(capsys):
-    x, y = _data()
+    x, _y = _data()
     model = Sequential([Input((4,)), layers.Dense(1)])
     model.compile(optimizer=optimizers.SGD(1e6), loss="mse")  # diverges
-    with pytest.warns(neuralnet.models.model.DivergenceWarning, match="the loss became NaN or infinite"):
+    with pytest.warns(
+        neuralnet.models.model.DivergenceWarning, match="the loss became NaN or infinite"
+    ):
         history = model.fit(x, np.full((60, 1), 1e10, dtype="float32"), batch_size=4, epochs=50,
                             callbacks=[callbacks.TerminateOnNaN()], verbose=0)  # fmt: skip
     assert len(history.history["loss"]) < 50
@@ -162,7 +183,14 @@ def test_csv_logger_writes_and_appends(tmp_path):
     assert rows[0] == ["epoch", "accuracy", "loss"]
     assert [row[0] for row in rows[1:]] == ["0", "1"]
     assert float(rows[2][2]) == pytest.approx(history.history["loss"][1])
-    model.fit(x, y, epochs=4, initial_epoch=2, callbacks=[callbacks.CSVLogger(path, append=True)], verbose=0)
+    model.fit(
+        x,
+        y,
+        epochs=4,
+        initial_epoch=2,
+        callbacks=[callbacks.CSVLogger(path, append=True)],
+        verbose=0,
+    )
     rows = list(csv.reader(path.open()))
     assert [row[0] for row in rows] == ["epoch", "0", "1", "2", "3"]
 
@@ -170,7 +198,9 @@ def test_csv_logger_writes_and_appends(tmp_path):
 def test_lambda_callback_calls_the_given_functions():
     x, y = _data()
     seen = []
-    hook = callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append((epoch, round(logs["loss"], 6))))
+    hook = callbacks.LambdaCallback(
+        on_epoch_end=lambda epoch, logs: seen.append((epoch, round(logs["loss"], 6)))
+    )
     history = _model().fit(x, y, epochs=2, callbacks=[hook], verbose=0)
     assert seen == [(e, round(v, 6)) for e, v in zip([0, 1], history.history["loss"])]
     with pytest.raises(TypeError, match="not a callback hook"):
@@ -216,5 +246,22 @@ def test_verbose_auto_is_two_off_a_terminal():
 
 def test_callbacks_by_name_and_unknown_names():
     assert isinstance(callbacks.get("History"), callbacks.History)
-    with pytest.raises(ValueError, match="Unknown callback 'EarlyStoping'. Did you mean 'EarlyStopping'"):
+    with pytest.raises(
+        ValueError, match="Unknown callback 'EarlyStoping'. Did you mean 'EarlyStopping'"
+    ):
         callbacks.get("EarlyStoping")
+
+
+def test_learning_rate_callbacks_refuse_an_optimizer_with_a_schedule():
+    x, y = _data()
+    model = _model()
+    model.compile(optimizer=optimizers.SGD(neuralnet.schedules.ExponentialDecay(0.1, 10, 0.5)),
+                  loss="sparse_categorical_crossentropy")  # fmt: skip
+    with pytest.raises(TypeError, match="follows the schedule ExponentialDecay"):
+        model.fit(
+            x, y, epochs=1, callbacks=[callbacks.ReduceLROnPlateau(monitor="loss")], verbose=0
+        )
+    with pytest.raises(TypeError, match="LearningRateScheduler sets the learning rate"):
+        model.fit(
+            x, y, epochs=1, callbacks=[callbacks.LearningRateScheduler(lambda e: 0.1)], verbose=0
+        )

@@ -39,7 +39,9 @@ def test_read_idx_rejects_broken_files(tmp_path):
     _write_idx(tmp_path / "short.idx", images)
     data = (tmp_path / "short.idx").read_bytes()
     (tmp_path / "short.idx").write_bytes(data[:-1])
-    with pytest.raises(ValueError, match=r"declares shape \(2, 3\) \(6 bytes of data\), but the file holds 5"):
+    with pytest.raises(
+        ValueError, match=r"declares shape \(2, 3\) \(6 bytes of data\), but the file holds 5"
+    ):
         nn.datasets.read_idx(tmp_path / "short.idx")
 
 

@@ -5,17 +5,21 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from neuralnet import Input, Sequential, callbacks, layers, plotting  # noqa: E402
+from neuralnet import Input, Sequential, callbacks, layers, plotting
 
 
 def _fitted(validation=True):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((40, 2)).astype("float32")
     y = (x[:, 0] * x[:, 1] > 0).astype(int)
-    model = Sequential([Input((2,)), layers.Dense(8, activation="relu"), layers.Dense(2, activation="softmax")])
+    model = Sequential(
+        [Input((2,)), layers.Dense(8, activation="relu"), layers.Dense(2, activation="softmax")]
+    )
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     monitor = callbacks.GradientMonitor()
-    history = model.fit(x, y, epochs=3, validation_split=0.25 if validation else 0.0, callbacks=[monitor], verbose=0)
+    history = model.fit(
+        x, y, epochs=3, validation_split=0.25 if validation else 0.0, callbacks=[monitor], verbose=0
+    )
     return model, history, monitor, x, y
 
 
@@ -42,7 +46,9 @@ def test_plot_history_rejects_empty_or_unknown_metrics():
 
 def test_plot_decision_boundary_colours_the_predicted_classes(tmp_path):
     model, _, _, x, y = _fitted()
-    figure = plotting.plot_decision_boundary(model, x, y, path=tmp_path / "boundary.png", resolution=50)
+    figure = plotting.plot_decision_boundary(
+        model, x, y, path=tmp_path / "boundary.png", resolution=50
+    )
     assert len(figure.get_axes()) == 1
     assert (tmp_path / "boundary.png").stat().st_size > 5000
     with pytest.raises(ValueError, match=r"shape \(n, 2\), received shape \(40, 3\)"):
@@ -54,7 +60,9 @@ def test_plot_gradient_norms_draws_one_point_per_layer(tmp_path):
     figure = plotting.plot_gradient_norms(monitor, path=tmp_path / "norms.png")
     depth_axis = figure.get_axes()[0]
     first_epoch = depth_axis.get_lines()[0]
-    np.testing.assert_allclose(first_epoch.get_ydata(), [norms[0] for norms in monitor.gradient_norms.values()])
+    np.testing.assert_allclose(
+        first_epoch.get_ydata(), [norms[0] for norms in monitor.gradient_norms.values()]
+    )
     assert depth_axis.get_yscale() == "log"
     with pytest.raises(ValueError, match="recorded at least one epoch"):
         plotting.plot_gradient_norms(callbacks.GradientMonitor())

@@ -60,7 +60,9 @@ def test_scratch_linear_classifier_prints_the_cs231n_losses(scratch_run):
 
 
 def test_scratch_two_layer_network_reaches_98_percent(scratch_run):
-    assert scratch_run["two_layer"]["accuracy"] == pytest.approx(0.98, abs=1e-9)  # "Which prints 98%!"
+    assert scratch_run["two_layer"]["accuracy"] == pytest.approx(
+        0.98, abs=1e-9
+    )  # "Which prints 98%!"
     assert 0.2440 <= scratch_run["two_layer"]["losses"][-1] <= 0.2455
 
 
@@ -72,7 +74,9 @@ def test_neuralnet_from_the_page_weights_reproduces_the_page(neuralnet_run, scra
     two_layer = neuralnet_run["two_layer"]
     assert two_layer["accuracy"] >= 0.97
     assert two_layer["accuracy"] == pytest.approx(0.98, abs=1e-9)
-    np.testing.assert_allclose(two_layer["losses"][:200], scratch_run["two_layer"]["losses"][:200], rtol=1e-3)
+    np.testing.assert_allclose(
+        two_layer["losses"][:200], scratch_run["two_layer"]["losses"][:200], rtol=1e-3
+    )
 
 
 def test_neuralnet_without_regularization_reaches_99_percent():

@@ -1,10 +1,10 @@
 """neuralnet: neural networks in NumPy, with backpropagation written out layer by layer and Keras's API.
 
-    from neuralnet import Sequential, layers
-    model = Sequential([layers.Dense(32, activation="relu", input_dim=100),
-                        layers.Dense(1, activation="sigmoid")])
-    model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
-    model.fit(x, y, epochs=10, batch_size=32)
+from neuralnet import Sequential, layers
+model = Sequential([layers.Dense(32, activation="relu", input_dim=100),
+                    layers.Dense(1, activation="sigmoid")])
+model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
+model.fit(x, y, epochs=10, batch_size=32)
 """
 
 from neuralnet import (

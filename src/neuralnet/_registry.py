@@ -76,7 +76,10 @@ class Registry:
         key = self._key(name) if isinstance(name, str) else str(name)
         best = min(
             self._entries,
-            key=lambda k: (_edit_distance(key.lower(), k.lower()), -difflib.SequenceMatcher(None, key, k).ratio()),
+            key=lambda k: (
+                _edit_distance(key.lower(), k.lower()),
+                -difflib.SequenceMatcher(None, key, k).ratio(),
+            ),
             default=None,
         )
         if best is None:

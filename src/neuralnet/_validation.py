@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -25,7 +26,9 @@ def _prefix(where: Any) -> str:
 def check_positive_int(value: Any, arg: str, where: Any = None) -> int:
     """`value` as an int, or a ValueError if it is not an integer > 0."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
-        raise ValueError(f"{_prefix(where)}`{arg}` must be a positive integer, received {arg}={value!r}.")
+        raise ValueError(
+            f"{_prefix(where)}`{arg}` must be a positive integer, received {arg}={value!r}."
+        )
     return int(value)
 
 
@@ -49,17 +52,17 @@ def check_number(
     high_inclusive: bool = True,
 ) -> float:
     """`value` as a float, or a ValueError if it is not a real number inside the given bounds."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != value:
-        raise ValueError(f"{_prefix(where)}`{arg}` must be a real number, received {arg}={value!r}.")
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
+        raise ValueError(
+            f"{_prefix(where)}`{arg}` must be a real number, received {arg}={value!r}."
+        )
     too_low = low is not None and (value < low if low_inclusive else value <= low)
     too_high = high is not None and (value > high if high_inclusive else value >= high)
     if too_low or too_high:
         left = "[" if low_inclusive else "("
         right = "]" if high_inclusive else ")"
         bounds = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}{right}"
-        raise ValueError(
-            f"{_prefix(where)}`{arg}` must be in {bounds}, received {arg}={value!r}."
-        )
+        raise ValueError(f"{_prefix(where)}`{arg}` must be in {bounds}, received {arg}={value!r}.")
     return float(value)
 
 
@@ -67,7 +70,9 @@ def check_one_of(value: Any, arg: str, options: tuple[Any, ...], where: Any = No
     """`value`, or a ValueError listing `options` if it is not one of them."""
     if value not in options:
         listed = ", ".join(repr(o) for o in options)
-        raise ValueError(f"{_prefix(where)}`{arg}` must be one of {listed}, received {arg}={value!r}.")
+        raise ValueError(
+            f"{_prefix(where)}`{arg}` must be one of {listed}, received {arg}={value!r}."
+        )
     return value
 
 

@@ -217,7 +217,9 @@ class LeakyReLU(Activation):
         return np.where(x > 0, x, self.negative_slope * x).astype(x.dtype, copy=False)
 
     def backward(self, grad_y, x, y):
-        return grad_y * np.where(x > 0, 1.0, self.negative_slope).astype(grad_y.dtype)
+        return grad_y * np.where(x >= 0, 1.0, self.negative_slope).astype(
+            grad_y.dtype
+        )  # 1 at 0, as JAX
 
     def get_config(self):
         return {"negative_slope": self.negative_slope}
@@ -247,7 +249,8 @@ class ELU(Activation):
         )
 
     def backward(self, grad_y, x, y):
-        return grad_y * np.where(x >= 0, 1.0, y + self.alpha).astype(grad_y.dtype)  # α e^x = y + α
+        # α e^x = y + α; at x = 0 the slope is α, as JAX differentiates where(x > 0, x, α(e^x − 1))
+        return grad_y * np.where(x > 0, 1.0, y + self.alpha).astype(grad_y.dtype)
 
     def get_config(self):
         return {"alpha": self.alpha}

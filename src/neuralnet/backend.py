@@ -32,9 +32,7 @@ def set_floatx(value: str) -> None:
     global _FLOATX
     name = np.dtype(value).name if isinstance(value, (str, type, np.dtype)) else value
     if name not in _VALID_FLOATX:
-        raise ValueError(
-            f"Unknown floatx {value!r}. Expected one of {', '.join(_VALID_FLOATX)}."
-        )
+        raise ValueError(f"Unknown floatx {value!r}. Expected one of {', '.join(_VALID_FLOATX)}.")
     _FLOATX = name
 
 

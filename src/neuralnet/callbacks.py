@@ -199,7 +199,7 @@ def resolve_verbose(verbose: Any) -> int:
 
 def _interactive_output() -> bool:
     try:
-        from IPython import get_ipython  # noqa: PLC0415 (only present in notebooks)
+        from IPython import get_ipython
 
         shell = get_ipython()
         if shell is not None and type(shell).__name__ == "ZMQInteractiveShell":
@@ -215,9 +215,15 @@ def format_logs(logs: dict[str, Any]) -> str:
     parts = []
     for key, value in logs.items():
         if isinstance(value, np.ndarray):
-            parts.append(f"{key}: [{', '.join(f'{v:.4f}' for v in value.ravel()[:8])}{', ...' if value.size > 8 else ''}]")
+            parts.append(
+                f"{key}: [{', '.join(f'{v:.4f}' for v in value.ravel()[:8])}{', ...' if value.size > 8 else ''}]"
+            )
         elif isinstance(value, float):
-            parts.append(f"{key}: {value:.4g}" if abs(value) >= 1e4 or (value and abs(value) < 1e-3) else f"{key}: {value:.4f}")
+            parts.append(
+                f"{key}: {value:.4g}"
+                if abs(value) >= 1e4 or (value and abs(value) < 1e-3)
+                else f"{key}: {value:.4f}"
+            )
         else:
             parts.append(f"{key}: {value}")
     return " - ".join(parts)
@@ -245,7 +251,7 @@ class ProgbarLogger(Callback):
         return int(self.params.get("verbose", 1))
 
     def _open_bar(self, total: int | None, description: str) -> None:
-        from tqdm.auto import tqdm  # noqa: PLC0415 (tqdm.auto probes for Jupyter on import)
+        from tqdm.auto import tqdm
 
         self._bar = tqdm(
             total=total,
@@ -281,7 +287,9 @@ class ProgbarLogger(Callback):
             self._last_refresh = now
             shown = {k: v for k, v in logs.items() if k != "size"}
             elapsed = now - self._start
-            rate = f"{self._samples / elapsed:,.0f} samples/s" if elapsed > 0 and self._samples else ""
+            rate = (
+                f"{self._samples / elapsed:,.0f} samples/s" if elapsed > 0 and self._samples else ""
+            )
             text = format_logs(shown)
             bar.set_postfix_str(f"{text} - {rate}" if rate else text, refresh=False)
 
@@ -310,7 +318,11 @@ class ProgbarLogger(Callback):
             steps = self.params.get("steps") or 1
             epochs = self.params.get("epochs", 1)
             timing = f"{seconds:.0f}s - {seconds / steps * 1000:.0f}ms/step"
-            print(f"Epoch {epoch + 1}/{epochs} - {timing} - {format_logs(logs)}", file=sys.stdout, flush=True)
+            print(
+                f"Epoch {epoch + 1}/{epochs} - {timing} - {format_logs(logs)}",
+                file=sys.stdout,
+                flush=True,
+            )
 
     # -- evaluate and predict (only when called directly, not for fit's validation) -------------
 
@@ -359,7 +371,10 @@ def _metric_direction(model: Any, name: str) -> str | None:
             return metric.direction
     if any(word in base for word in _INCREASING_WORDS):
         return "up"
-    if any(word in base for word in ("error", "crossentropy", "hinge", "divergence", "poisson", "huber", "logcosh")):
+    if any(
+        word in base
+        for word in ("error", "crossentropy", "hinge", "divergence", "poisson", "huber", "logcosh")
+    ):
         return "down"
     return None
 
@@ -375,7 +390,10 @@ class MonitorCallback(Callback):
                  min_delta: float = 0.0) -> None:  # fmt: skip
         super().__init__()
         if mode not in ("auto", "min", "max"):
-            warnings.warn(f"{type(self).__name__} mode {mode!r} is unknown, fallback to auto mode.", stacklevel=3)
+            warnings.warn(
+                f"{type(self).__name__} mode {mode!r} is unknown, fallback to auto mode.",
+                stacklevel=3,
+            )
             mode = "auto"
         self.monitor = monitor
         self.mode = mode
@@ -479,8 +497,20 @@ class EarlyStopping(MonitorCallback):
             print(f"Epoch {self.stopped_epoch + 1}: early stopping", file=sys.stdout)
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.", file=sys.stdout)
+                print(
+                    f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.",
+                    file=sys.stdout,
+                )
             self.model.set_weights(self.best_weights)
+
+
+def _require_constant_rate(optimizer: Any, who: str) -> None:
+    if getattr(optimizer, "schedule", None) is not None:
+        raise TypeError(
+            f"{who} sets the learning rate, but the optimizer follows the schedule "
+            f"{optimizer.schedule!r}: the two would fight. Give the optimizer a constant learning rate, "
+            f"or drop {who}."
+        )
 
 
 @CALLBACKS.register("ReduceLROnPlateau")
@@ -494,7 +524,9 @@ class ReduceLROnPlateau(MonitorCallback):
                  min_delta=1e-4, cooldown=0, min_lr=0.0) -> None:  # fmt: skip
         super().__init__(monitor, mode, min_delta=min_delta)
         if factor >= 1.0:
-            raise ValueError(f"ReduceLROnPlateau does not support a factor >= 1.0, received factor={factor}.")
+            raise ValueError(
+                f"ReduceLROnPlateau does not support a factor >= 1.0, received factor={factor}."
+            )
         self.factor = float(factor)
         self.patience = int(patience)
         self.verbose = verbose
@@ -513,6 +545,7 @@ class ReduceLROnPlateau(MonitorCallback):
             self._set_direction()
         logs = logs if logs is not None else {}
         optimizer = self.model.optimizer
+        _require_constant_rate(optimizer, "ReduceLROnPlateau")
         logs["learning_rate"] = float(optimizer.learning_rate)
         current = self._monitored(logs, "Learning rate reduction")
         if current is None:
@@ -531,7 +564,10 @@ class ReduceLROnPlateau(MonitorCallback):
                     new = max(old * self.factor, self.min_lr)
                     optimizer.learning_rate = new
                     if self.verbose > 0:
-                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}.", file=sys.stdout)
+                        print(
+                            f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new}.",
+                            file=sys.stdout,
+                        )
                     self.cooldown_counter = self.cooldown
                     self.wait = 0
 
@@ -547,17 +583,23 @@ class LearningRateScheduler(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         optimizer = self.model.optimizer
+        _require_constant_rate(optimizer, "LearningRateScheduler")
         try:
             rate = self.schedule(epoch, float(optimizer.learning_rate))
         except TypeError:
             rate = self.schedule(epoch)
-        if not isinstance(rate, (float, int, np.floating, np.integer)) or not math.isfinite(float(rate)):
+        if not isinstance(rate, (float, int, np.floating, np.integer)) or not math.isfinite(
+            float(rate)
+        ):
             raise ValueError(
                 f"LearningRateScheduler: the schedule must return a finite float, received {rate!r} at epoch {epoch}."
             )
         optimizer.learning_rate = float(rate)
         if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {float(rate)}.", file=sys.stdout)
+            print(
+                f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {float(rate)}.",
+                file=sys.stdout,
+            )
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
@@ -585,7 +627,9 @@ class CSVLogger(Callback):
         append: Append to an existing file (resuming training) instead of overwriting it.
     """
 
-    def __init__(self, filename: str | os.PathLike, separator: str = ",", append: bool = False) -> None:
+    def __init__(
+        self, filename: str | os.PathLike, separator: str = ",", append: bool = False
+    ) -> None:
         super().__init__()
         self.filename = os.fspath(filename)
         self.separator = separator
@@ -637,7 +681,9 @@ class LambdaCallback(Callback):
         super().__init__()
         for name, function in hooks.items():
             if not name.startswith("on_") or not hasattr(Callback, name):
-                raise TypeError(f"LambdaCallback: {name!r} is not a callback hook (e.g. on_epoch_end).")
+                raise TypeError(
+                    f"LambdaCallback: {name!r} is not a callback hook (e.g. on_epoch_end)."
+                )
             setattr(self, name, function)
 
 

@@ -29,7 +29,9 @@ def num_samples(arrays: Sequence[np.ndarray | None]) -> int:
     """The length of the first axis, checked to be the same for every array."""
     lengths = {len(a) for a in arrays if a is not None}
     if len(lengths) > 1:
-        raise ValueError(f"All arrays must have the same number of samples, received lengths {sorted(lengths)}.")
+        raise ValueError(
+            f"All arrays must have the same number of samples, received lengths {sorted(lengths)}."
+        )
     return lengths.pop() if lengths else 0
 
 
@@ -46,7 +48,9 @@ def check_same_length(where: str, **named: Sequence[np.ndarray] | None) -> int:
             found[label] = len(array)
     if len(set(found.values())) > 1:
         described = ", ".join(f"{label} has {n} samples" for label, n in found.items())
-        raise ValueError(f"{where}: all inputs and targets must have the same number of samples; {described}.")
+        raise ValueError(
+            f"{where}: all inputs and targets must have the same number of samples; {described}."
+        )
     return next(iter(found.values()), 0)
 
 
@@ -76,7 +80,9 @@ def as_float_array(array: Any, dtype: str, where: str, name: str) -> np.ndarray:
     """`array` as a NumPy array of `dtype` (no copy when it already is one)."""
     result = np.asarray(array)
     if result.dtype.kind not in "biuf":
-        raise ValueError(f"{where}: `{name}` must hold numbers, received an array of dtype {result.dtype}.")
+        raise ValueError(
+            f"{where}: `{name}` must hold numbers, received an array of dtype {result.dtype}."
+        )
     if result.dtype != dtype:
         result = result.astype(dtype)
     return result
@@ -87,9 +93,11 @@ def train_validation_split(
 ) -> tuple[list[np.ndarray | None], list[np.ndarray | None]]:
     """Split every array into (training, validation), the validation part being the last
     `validation_split` fraction of the samples, taken before any shuffling, as Keras does."""
-    check_number(validation_split, "validation_split", "fit", low=0.0, high=1.0, high_inclusive=False)
+    check_number(
+        validation_split, "validation_split", "fit", low=0.0, high=1.0, high_inclusive=False
+    )
     n = num_samples(arrays)
-    split_at = int(math.floor(n * (1.0 - validation_split)))
+    split_at = math.floor(n * (1.0 - validation_split))
     if split_at == 0 or split_at == n:
         raise ValueError(
             f"fit: validation_split={validation_split} leaves no samples for "
@@ -138,12 +146,16 @@ def class_weights_to_sample_weights(
     else:
         flat = y.reshape(len(y), -1)[:, 0] if y.ndim > 1 else y
         labels = np.round(flat).astype(np.int64)
-        n_classes = num_classes if num_classes and num_classes > 1 else int(labels.max(initial=1)) + 1
+        n_classes = (
+            num_classes if num_classes and num_classes > 1 else int(labels.max(initial=1)) + 1
+        )
         if num_classes == 1:
             n_classes = 2
     for key in class_weight:
         if not isinstance(key, (int, np.integer)) or isinstance(key, bool):
-            raise ValueError(f"{where}: class_weight keys must be integer class indices, received {key!r}.")
+            raise TypeError(
+                f"{where}: class_weight keys must be integer class indices, received {key!r}."
+            )
         if not 0 <= key < n_classes:
             raise ValueError(
                 f"{where}: class_weight has an entry for class {key}, but the targets have "

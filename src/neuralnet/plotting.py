@@ -55,7 +55,9 @@ def plot_history(
     """
     logs = getattr(history, "history", history)
     if not isinstance(logs, dict) or not logs:
-        raise ValueError("plot_history needs a History from fit() (or its .history dict) with at least one epoch.")
+        raise ValueError(
+            "plot_history needs a History from fit() (or its .history dict) with at least one epoch."
+        )
     names = list(metrics) if metrics is not None else [k for k in logs if not k.startswith("val_")]
     names.sort(key=lambda name: (name != "loss", name))
     unknown = [name for name in names if name not in logs]
@@ -103,10 +105,12 @@ def plot_decision_boundary(
     """
     x = np.asarray(x)
     if x.ndim != 2 or x.shape[1] != 2:
-        raise ValueError(f"plot_decision_boundary needs 2-D points of shape (n, 2), received shape {x.shape}.")
+        raise ValueError(
+            f"plot_decision_boundary needs 2-D points of shape (n, 2), received shape {x.shape}."
+        )
     score: Callable[[np.ndarray], np.ndarray]
     if hasattr(predict, "predict"):
-        score = lambda points: predict.predict(points, batch_size=4096, verbose=0)  # noqa: E731
+        score = lambda points: predict.predict(points, batch_size=4096, verbose=0)
     else:
         score = predict
     low, high = x.min(axis=0), x.max(axis=0)
@@ -116,12 +120,23 @@ def plot_decision_boundary(
         np.linspace(low[1] - pad[1], high[1] + pad[1], resolution),
     )
     scores = np.asarray(score(np.c_[gx.ravel(), gy.ravel()]))
-    regions = (scores.ravel() > 0.5).astype(int) if scores.ndim == 1 or scores.shape[-1] == 1 else scores.argmax(-1)
+    regions = (
+        (scores.ravel() > 0.5).astype(int)
+        if scores.ndim == 1 or scores.shape[-1] == 1
+        else scores.argmax(-1)
+    )
     figure = None
     if ax is None:
         figure = new_figure((4.5, 4.2))
         ax = figure.subplots()
-    ax.contourf(gx, gy, regions.reshape(gx.shape), alpha=0.3, cmap="viridis", levels=np.arange(regions.max() + 2) - 0.5)
+    ax.contourf(
+        gx,
+        gy,
+        regions.reshape(gx.shape),
+        alpha=0.3,
+        cmap="viridis",
+        levels=np.arange(regions.max() + 2) - 0.5,
+    )
     ax.scatter(x[:, 0], x[:, 1], c=y, s=12, cmap="viridis", edgecolors="k", linewidths=0.3)
     ax.set_xlim(gx.min(), gx.max())
     ax.set_ylim(gy.min(), gy.max())
@@ -152,7 +167,9 @@ def plot_gradient_norms(
     """
     norms = getattr(monitor, "gradient_norms", monitor)
     if not isinstance(norms, dict) or not norms or not all(norms.values()):
-        raise ValueError("plot_gradient_norms needs a GradientMonitor that recorded at least one epoch.")
+        raise ValueError(
+            "plot_gradient_norms needs a GradientMonitor that recorded at least one epoch."
+        )
     names = list(norms)
     depth = np.arange(1, len(names) + 1)
     figure = None
@@ -164,7 +181,14 @@ def plot_gradient_norms(
     last = [norms[name][-1] for name in names]
     line = axes[0].plot(depth, first, marker="o", label=f"{prefix}first epoch")[0]
     if len(next(iter(norms.values()))) > 1:
-        axes[0].plot(depth, last, marker="s", linestyle="--", color=line.get_color(), label=f"{prefix}last epoch")
+        axes[0].plot(
+            depth,
+            last,
+            marker="s",
+            linestyle="--",
+            color=line.get_color(),
+            label=f"{prefix}last epoch",
+        )
     axes[0].set_yscale("log")
     axes[0].set_xlabel("layer (1 = nearest the input)")
     axes[0].set_ylabel("‖dJ/dW‖ (mean over batches)")

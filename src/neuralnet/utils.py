@@ -18,7 +18,9 @@ def set_random_seed(seed: int) -> None:
     shuffles the same batches, bit for bit on one machine.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"set_random_seed: `seed` must be a non-negative integer, received {seed!r}.")
+        raise ValueError(
+            f"set_random_seed: `seed` must be a non-negative integer, received {seed!r}."
+        )
     backend.set_global_seed(int(seed))
     random.seed(int(seed))
     np.random.seed(int(seed) % 2**32)
@@ -32,15 +34,16 @@ def to_categorical(x: Any, num_classes: int | None = None) -> np.ndarray:
     labels = np.asarray(x)
     if labels.ndim > 1 and labels.shape[-1] == 1:
         labels = labels[..., 0]
-    if labels.dtype.kind == "f":
-        if np.any(labels != np.round(labels)):
-            raise ValueError("to_categorical: class labels must be whole numbers.")
+    if labels.dtype.kind == "f" and np.any(labels != np.round(labels)):
+        raise ValueError("to_categorical: class labels must be whole numbers.")
     if labels.size and labels.min() < 0:
         raise ValueError(f"to_categorical: class labels must be >= 0, received {labels.min()}.")
     labels = labels.astype(np.int64)
     n = int(labels.max()) + 1 if num_classes is None else int(num_classes)
     if labels.size and labels.max() >= n:
-        raise ValueError(f"to_categorical: label {labels.max()} is out of range for num_classes={n}.")
+        raise ValueError(
+            f"to_categorical: label {labels.max()} is out of range for num_classes={n}."
+        )
     out = np.zeros(labels.shape + (n,), dtype=backend.floatx())
     np.put_along_axis(out, labels[..., None], 1.0, axis=-1)
     return out

@@ -36,7 +36,12 @@ def test_the_lectures_functional_snippet_runs_with_only_the_import_changed():
     assert isinstance(model, Model) and type(model).__name__ == "Functional"
     assert len(history.history["loss"]) == 1
     assert model.predict(data[:3], verbose=0).shape == (3, 10)
-    assert [type(layer).__name__ for layer in model.layers] == ["InputLayer", "Dense", "Dense", "Dense"]
+    assert [type(layer).__name__ for layer in model.layers] == [
+        "InputLayer",
+        "Dense",
+        "Dense",
+        "Dense",
+    ]
 
 
 def test_multi_input_multi_output_gradients(float64):
@@ -44,9 +49,15 @@ def test_multi_input_multi_output_gradients(float64):
     h = layers.Dense(4, activation="tanh")(a)
     merged = layers.Concatenate()([h, b])
     regression = layers.Dense(2, name="regression")(merged)
-    label = layers.Dense(1, activation="sigmoid", name="label")(layers.Dense(3, activation="relu")(merged))
+    label = layers.Dense(1, activation="sigmoid", name="label")(
+        layers.Dense(3, activation="relu")(merged)
+    )
     model = Model([a, b], [regression, label])
-    model.compile("sgd", {"regression": "mse", "label": "binary_crossentropy"}, loss_weights={"regression": 0.5, "label": 2.0})
+    model.compile(
+        "sgd",
+        {"regression": "mse", "label": "binary_crossentropy"},
+        loss_weights={"regression": 0.5, "label": 2.0},
+    )
     rng = np.random.default_rng(0)
     x = [rng.standard_normal((6, 3)), rng.standard_normal((6, 2))]
     y = {"regression": rng.standard_normal((6, 2)), "label": rng.integers(0, 2, (6, 1))}
@@ -71,7 +82,9 @@ def test_nested_models_gradients_and_shared_weights(float64):
     encoder_input = Input((6,))
     hidden = layers.Dense(4, activation="elu")(encoder_input)
     encoder = Model(encoder_input, layers.Dense(2, activation="tanh")(hidden), name="encoder")
-    decoder = Sequential([Input((2,)), layers.Dense(4, activation="softplus"), layers.Dense(6)], name="decoder")
+    decoder = Sequential(
+        [Input((2,)), layers.Dense(4, activation="softplus"), layers.Dense(6)], name="decoder"
+    )
     x = Input((6,))
     autoencoder = Model(x, decoder(encoder(x)))
     autoencoder.compile("sgd", "mse")
@@ -83,7 +96,10 @@ def test_nested_models_gradients_and_shared_weights(float64):
     # the standalone models use the autoencoder's weights
     autoencoder.compile(neuralnet.optimizers.SGD(0.1), "mse")
     autoencoder.fit(data, data, epochs=2, verbose=0)
-    np.testing.assert_allclose(decoder.predict(encoder.predict(data, verbose=0), verbose=0), autoencoder.predict(data, verbose=0))
+    np.testing.assert_allclose(
+        decoder.predict(encoder.predict(data, verbose=0), verbose=0),
+        autoencoder.predict(data, verbose=0),
+    )
     assert len(autoencoder.trainable_weights) == 8
 
 
@@ -94,7 +110,11 @@ def test_a_shared_layer_sums_the_gradients_of_its_calls(float64):
     model = Model([a, b], out)
     model.compile("sgd", "mse")
     rng = np.random.default_rng(3)
-    report = check_gradients(model, x=[rng.standard_normal((4, 3)), rng.standard_normal((4, 3))], y=rng.standard_normal((4, 2)))
+    report = check_gradients(
+        model,
+        x=[rng.standard_normal((4, 3)), rng.standard_normal((4, 3))],
+        y=rng.standard_normal((4, 2)),
+    )
     assert "dense/kernel" in report.errors
     assert model.count_params() == 8  # one set of weights
 
@@ -107,7 +127,11 @@ def test_a_model_called_twice_shares_its_weights(float64):
     model = Model([a, b], out)
     model.compile("sgd", "mse")
     rng = np.random.default_rng(4)
-    check_gradients(model, x=[rng.standard_normal((5, 3)), rng.standard_normal((5, 3))], y=rng.uniform(-1, 1, (5, 1)))
+    check_gradients(
+        model,
+        x=[rng.standard_normal((5, 3)), rng.standard_normal((5, 3))],
+        y=rng.uniform(-1, 1, (5, 1)),
+    )
 
 
 def test_sequential_inside_functional_and_functional_inside_sequential():
@@ -127,11 +151,19 @@ def test_per_output_losses_metrics_and_log_names():
     first = layers.Dense(2, activation="softmax", name="kind")(h)
     second = layers.Dense(1, name="size")(h)
     model = Model(inputs, [first, second])
-    model.compile("adam", ["sparse_categorical_crossentropy", "mse"], metrics=[["accuracy"], ["mae"]])
+    model.compile(
+        "adam", ["sparse_categorical_crossentropy", "mse"], metrics=[["accuracy"], ["mae"]]
+    )
     rng = np.random.default_rng(0)
     x = rng.standard_normal((20, 3)).astype("float32")
     history = model.fit(x, [np.arange(20) % 2, rng.standard_normal((20, 1))], epochs=1, verbose=0)
-    assert sorted(history.history) == ["kind_accuracy", "kind_loss", "loss", "size_loss", "size_mae"]
+    assert sorted(history.history) == [
+        "kind_accuracy",
+        "kind_loss",
+        "loss",
+        "size_loss",
+        "size_mae",
+    ]
     total = history.history["kind_loss"][0] + history.history["size_loss"][0]
     assert history.history["loss"][0] == pytest.approx(total, rel=1e-6)
     outputs = model.predict(x, verbose=0)
@@ -165,7 +197,10 @@ def test_get_weights_follow_keras_layer_order():
 def test_output_not_reachable_from_the_inputs():
     a, b = Input((3,)), Input((3,))
     out = layers.Add()([layers.Dense(2)(a), layers.Dense(2)(b)])
-    with pytest.raises(ValueError, match="depends on the input 'input_layer_1', which is not among the model's `inputs`"):
+    with pytest.raises(
+        ValueError,
+        match="depends on the input 'input_layer_1', which is not among the model's `inputs`",
+    ):
         Model(a, out)
 
 
@@ -177,9 +212,14 @@ def test_an_input_that_is_not_used():
 
 def test_merge_shape_mismatch_names_both_shapes():
     a, b = Input((3,)), Input((4,))
-    with pytest.raises(ValueError, match=r"Add layer 'add' cannot combine inputs of shapes \(None, 3\) and \(None, 4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Add layer 'add' cannot combine inputs of shapes \(None, 3\) and \(None, 4\)",
+    ):
         layers.Add()([a, b])
-    with pytest.raises(ValueError, match=r"agree except on axis -1, received shapes \(None, 2, 3\), \(None, 3, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"agree except on axis -1, received shapes \(None, 2, 3\), \(None, 3, 3\)"
+    ):
         layers.Concatenate()([Input((2, 3)), Input((3, 3))])
 
 
@@ -187,7 +227,9 @@ def test_model_called_on_the_wrong_number_of_inputs():
     a, b = Input((3,)), Input((3,))
     model = Model([a, b], layers.Add()([a, b]))
     model.compile("sgd", "mse")
-    with pytest.raises(ValueError, match=r"expects 2 inputs \(input_layer, input_layer_1\), received 1"):
+    with pytest.raises(
+        ValueError, match=r"expects 2 inputs \(input_layer, input_layer_1\), received 1"
+    ):
         model.predict(np.ones((2, 3)), verbose=0)
     with pytest.raises(ValueError, match="expects 2 inputs"):
         model.fit([np.ones((2, 3))] * 3, np.ones((2, 3)), verbose=0)

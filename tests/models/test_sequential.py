@@ -38,7 +38,11 @@ def test_layers_can_be_given_as_a_list_or_added_one_by_one():
     b.add(layers.Dense(4))
     b.add(layers.Dense(2))
     assert a.built and b.built
-    assert [w.shape for w in a.get_weights()] == [w.shape for w in b.get_weights()] == [(3, 4), (4,), (4, 2), (2,)]
+    assert (
+        [w.shape for w in a.get_weights()]
+        == [w.shape for w in b.get_weights()]
+        == [(3, 4), (4,), (4, 2), (2,)]
+    )
     assert len(a.layers) == 2  # the InputLayer is not listed, as in Keras 3
 
 
@@ -131,7 +135,9 @@ def test_calling_a_model_on_an_array_runs_inference():
 
 
 def test_config_round_trip_rebuilds_the_same_architecture():
-    model = Sequential([Input((3,)), layers.Dense(4, activation="tanh"), layers.Dropout(0.1), layers.Dense(2)])
+    model = Sequential(
+        [Input((3,)), layers.Dense(4, activation="tanh"), layers.Dropout(0.1), layers.Dense(2)]
+    )
     clone = Sequential.from_config(model.get_config())
     clone.set_weights(model.get_weights())
     x = np.random.default_rng(0).standard_normal((5, 3)).astype("float32")
@@ -154,4 +160,8 @@ def test_float32_by_default_end_to_end():
     model.fit(np.ones((4, 3)), np.eye(2)[[0, 1, 0, 1]], verbose=0)
     assert all(w.dtype == np.float32 for w in model.get_weights())
     assert model.predict(np.ones((2, 3), dtype=np.float64), verbose=0).dtype == np.float32
-    assert all(slot.dtype == np.float32 for key, slot in model.optimizer.variables.items() if key != "iterations")
+    assert all(
+        slot.dtype == np.float32
+        for key, slot in model.optimizer.variables.items()
+        if key != "iterations"
+    )

@@ -47,7 +47,9 @@ def test_reported_loss_includes_the_l2_penalty_once_per_batch():
     loss = model.evaluate(x, y, verbose=0)
     kernel = model.layers[0].params["kernel"]
     data_loss = losses.SparseCategoricalCrossentropy()(y, model.predict(x, verbose=0))
-    assert loss == pytest.approx(data_loss + 0.5 * float(np.sum(kernel.astype(np.float64) ** 2)), rel=1e-6)
+    assert loss == pytest.approx(
+        data_loss + 0.5 * float(np.sum(kernel.astype(np.float64) ** 2)), rel=1e-6
+    )
 
 
 def test_fused_softmax_cross_entropy_gradient_equals_the_unfused_path():
@@ -108,11 +110,19 @@ def test_evaluate_returns_a_float_a_list_or_a_dict_like_keras():
     model = _classifier()
     model.compile("sgd", "sparse_categorical_crossentropy")
     assert isinstance(model.evaluate(x, y, verbose=0), float)
-    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy", "sparse_top_k_categorical_accuracy"])
+    model.compile(
+        "sgd",
+        "sparse_categorical_crossentropy",
+        metrics=["accuracy", "sparse_top_k_categorical_accuracy"],
+    )
     values = model.evaluate(x, y, verbose=0)
     as_dict = model.evaluate(x, y, verbose=0, return_dict=True)
     assert list(as_dict) == ["accuracy", "loss", "sparse_top_k_categorical_accuracy"]
-    assert values == [as_dict["loss"], as_dict["accuracy"], as_dict["sparse_top_k_categorical_accuracy"]]
+    assert values == [
+        as_dict["loss"],
+        as_dict["accuracy"],
+        as_dict["sparse_top_k_categorical_accuracy"],
+    ]
     assert as_dict["sparse_top_k_categorical_accuracy"] == 1.0  # k=5 >= 3 classes
 
 
@@ -129,7 +139,9 @@ def test_validation_data_and_validation_freq():
     x, y = _data(n=40)
     model = _classifier()
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    history = model.fit(x[:30], y[:30], validation_data=(x[30:], y[30:]), epochs=4, validation_freq=2, verbose=0)
+    history = model.fit(
+        x[:30], y[:30], validation_data=(x[30:], y[30:]), epochs=4, validation_freq=2, verbose=0
+    )
     assert len(history.history["loss"]) == 4 and len(history.history["val_loss"]) == 2
 
 
@@ -138,8 +150,12 @@ def test_validation_split_takes_the_last_samples_before_shuffling():
     model = _classifier()
     model.compile(optimizer=optimizers.SGD(0.0), loss="sparse_categorical_crossentropy")
     history = model.fit(x, y, validation_split=0.25, epochs=1, verbose=0)
-    assert history.history["val_loss"][0] == pytest.approx(model.evaluate(x[30:], y[30:], verbose=0), rel=1e-6)
-    assert history.history["loss"][0] == pytest.approx(model.evaluate(x[:30], y[:30], verbose=0), rel=1e-6)
+    assert history.history["val_loss"][0] == pytest.approx(
+        model.evaluate(x[30:], y[30:], verbose=0), rel=1e-6
+    )
+    assert history.history["loss"][0] == pytest.approx(
+        model.evaluate(x[:30], y[:30], verbose=0), rel=1e-6
+    )
 
 
 def test_initial_epoch_resumes_the_epoch_count():
@@ -222,7 +238,10 @@ def test_verbose_two_prints_one_line_per_epoch_and_zero_prints_nothing(capsys):
     model.fit(x, y, epochs=2, verbose=2, validation_split=0.2)
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 2
-    assert re.match(r"Epoch 1/2 - .* - accuracy: \d\.\d{4} - loss: \d\.\d{4} - val_accuracy: .* - val_loss: ", lines[0])
+    assert re.match(
+        r"Epoch 1/2 - .* - accuracy: \d\.\d{4} - loss: \d\.\d{4} - val_accuracy: .* - val_loss: ",
+        lines[0],
+    )
     assert "\r" not in "".join(lines)
 
 
@@ -253,10 +272,12 @@ def test_x_and_y_of_different_lengths():
 
 
 def test_wrong_feature_dimension_names_the_layer_and_both_shapes():
-    x, y = _data()
+    _x, y = _data()
     model = _classifier()
     model.compile("sgd", "sparse_categorical_crossentropy")
-    with pytest.raises(ValueError, match=r"expects input .* of shape \(None, 4\).*Dense 'dense'.*\(50, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"expects input .* of shape \(None, 4\).*Dense 'dense'.*\(50, 5\)"
+    ):
         model.fit(np.ones((50, 5)), y, verbose=0)
     with pytest.raises(ValueError, match=r"\(None, 4\).*\(3, 5\)"):
         model.predict(np.ones((3, 5)), verbose=0)
@@ -264,12 +285,14 @@ def test_wrong_feature_dimension_names_the_layer_and_both_shapes():
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])
 def test_nan_or_inf_in_x_or_y(bad):
-    x, y = _data()
+    x, _y = _data()
     model = Sequential([Input((4,)), layers.Dense(2)])
     model.compile("sgd", "mse")
     x_bad = x.copy()
     x_bad[7, 2] = bad
-    with pytest.raises(ValueError, match=r"`x` contains 1 (NaN|infinite) value \(first in sample 7\)"):
+    with pytest.raises(
+        ValueError, match=r"`x` contains 1 (NaN|infinite) value \(first in sample 7\)"
+    ):
         model.fit(x_bad, np.ones((50, 2)), verbose=0)
     y_bad = np.ones((50, 2))
     y_bad[3, 0] = bad
@@ -281,7 +304,9 @@ def test_sparse_labels_out_of_range_or_not_integers():
     x, y = _data()
     model = _classifier()
     model.compile("sgd", "sparse_categorical_crossentropy")
-    with pytest.raises(ValueError, match=r"class labels must be in \[0, 2\].*received labels from 0 to 3"):
+    with pytest.raises(
+        ValueError, match=r"class labels must be in \[0, 2\].*received labels from 0 to 3"
+    ):
         model.fit(x, np.where(y == 2, 3, y), verbose=0)
     with pytest.raises(ValueError, match="whole numbers, received 0.5"):
         model.fit(x, np.full(50, 0.5), verbose=0)
@@ -291,7 +316,10 @@ def test_targets_whose_shape_does_not_fit_the_loss():
     x, y = _data()
     model = _classifier()
     model.compile("sgd", "categorical_crossentropy")
-    with pytest.raises(ValueError, match=r"targets shaped like the model's output \(None, 3\).*\(None,\).*sparse_categorical"):
+    with pytest.raises(
+        ValueError,
+        match=r"targets shaped like the model's output \(None, 3\).*\(None,\).*sparse_categorical",
+    ):
         model.fit(x, y, verbose=0)
     model.compile("sgd", "sparse_categorical_crossentropy")
     with pytest.raises(ValueError, match="look one-hot encoded: use 'categorical_crossentropy'"):
@@ -302,7 +330,10 @@ def test_unknown_names_at_compile_suggest_the_close_match():
     model = _classifier()
     with pytest.raises(ValueError, match="Unknown optimizer 'adma'. Did you mean 'adam'"):
         model.compile(optimizer="adma", loss="mse")
-    with pytest.raises(ValueError, match="Unknown loss 'categorical_crosentropy'. Did you mean 'categorical_crossentropy'"):
+    with pytest.raises(
+        ValueError,
+        match="Unknown loss 'categorical_crosentropy'. Did you mean 'categorical_crossentropy'",
+    ):
         model.compile(optimizer="adam", loss="categorical_crosentropy")
     with pytest.raises(ValueError, match="Unknown metric 'acuracy'"):
         model.compile(optimizer="adam", loss="mse", metrics=["acuracy"])

@@ -50,7 +50,12 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
 
 def _find(folder: str, stem: str) -> str:
-    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
+    for name in (
+        stem,
+        stem + ".gz",
+        stem.replace("-idx", ".idx"),
+        stem.replace("-idx", ".idx") + ".gz",
+    ):
         candidate = os.path.join(folder, name)
         if os.path.exists(candidate):
             return candidate
@@ -76,7 +81,9 @@ def load_mnist(
         `(images, labels)`: images of shape (n, 28, 28) or (n, 784), labels of shape (n,) in 0-9.
     """
     if split not in ("train", "test"):
-        raise ValueError(f"load_mnist: `split` must be 'train' or 'test', received split={split!r}.")
+        raise ValueError(
+            f"load_mnist: `split` must be 'train' or 'test', received split={split!r}."
+        )
     folder = os.fspath(path)
     if not os.path.isdir(folder):
         raise FileNotFoundError(f"load_mnist: {folder!r} is not a folder.")

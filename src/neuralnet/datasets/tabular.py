@@ -27,10 +27,16 @@ def make_gaussian_classes(
     n = check_positive_int(n_per_class, "n_per_class", "make_gaussian_classes")
     means = np.asarray(means, dtype=np.float64)
     if means.ndim != 2 or len(means) < 2:
-        raise ValueError(f"make_gaussian_classes: `means` must be K >= 2 points, received shape {means.shape}.")
+        raise ValueError(
+            f"make_gaussian_classes: `means` must be K >= 2 points, received shape {means.shape}."
+        )
     dim = means.shape[1]
     cov = np.eye(dim) if covariance is None else np.asarray(covariance, dtype=np.float64)
-    if cov.shape != (dim, dim) or not np.allclose(cov, cov.T) or np.any(np.linalg.eigvalsh(cov) <= 0):
+    if (
+        cov.shape != (dim, dim)
+        or not np.allclose(cov, cov.T)
+        or np.any(np.linalg.eigvalsh(cov) <= 0)
+    ):
         raise ValueError(
             f"make_gaussian_classes: `covariance` must be a symmetric positive-definite {dim}x{dim} matrix."
         )
@@ -76,7 +82,9 @@ def load_csv(
             skip_header = 0
         except ValueError:
             skip_header = 1
-    table = np.genfromtxt(path, delimiter=delimiter, skip_header=skip_header, dtype=np.float64, ndmin=2)
+    table = np.genfromtxt(
+        path, delimiter=delimiter, skip_header=skip_header, dtype=np.float64, ndmin=2
+    )
     if np.isnan(table).any():
         rows = np.unique(np.nonzero(np.isnan(table))[0]) + skip_header + 1
         raise ValueError(
@@ -92,12 +100,14 @@ def load_csv(
     return x, (y.astype(np.int64) if np.all(y == np.round(y)) else y.astype(dtype))
 
 
-def load_npz(path: str | os.PathLike, x_key: str = "x", y_key: str | None = "y") -> tuple[np.ndarray, np.ndarray | None]:
+def load_npz(
+    path: str | os.PathLike, x_key: str = "x", y_key: str | None = "y"
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Arrays `x_key` and `y_key` from a NumPy `.npz` file (loaded without pickle: no code runs)."""
     with np.load(os.fspath(path), allow_pickle=False) as archive:
         missing = [k for k in (x_key, y_key) if k is not None and k not in archive.files]
         if missing:
-            raise KeyError(f"load_npz: {os.fspath(path)} has no array {missing}; it holds {archive.files}.")
+            raise KeyError(
+                f"load_npz: {os.fspath(path)} has no array {missing}; it holds {archive.files}."
+            )
         return archive[x_key], (archive[y_key] if y_key is not None else None)
-
-

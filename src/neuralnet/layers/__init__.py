@@ -32,13 +32,13 @@ from neuralnet.layers.merging import (
     multiply,
     subtract,
 )
-from neuralnet.layers.noise import GaussianDropout, GaussianNoise
 from neuralnet.layers.node import SymbolicTensor
+from neuralnet.layers.noise import GaussianDropout, GaussianNoise
 from neuralnet.layers.reshaping import Flatten, Reshape
 
 __all__ = [
-    "LAYERS",
     "ELU",
+    "LAYERS",
     "Activation",
     "Add",
     "Average",

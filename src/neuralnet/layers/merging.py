@@ -200,7 +200,9 @@ class Concatenate(Layer):
     def compute_output_shape(self, input_shape):
         shapes = [tuple(s) for s in input_shape]
         if len(shapes) < 2:
-            raise ValueError(f"Concatenate layer {self.name!r} takes at least 2 inputs, received {len(shapes)}.")
+            raise ValueError(
+                f"Concatenate layer {self.name!r} takes at least 2 inputs, received {len(shapes)}."
+            )
         ranks = {len(s) for s in shapes}
         if len(ranks) > 1:
             raise ValueError(
@@ -269,7 +271,9 @@ class Dot(Layer):
     def compute_output_shape(self, input_shape):
         shapes = [tuple(s) for s in input_shape]
         if len(shapes) != 2:
-            raise ValueError(f"Dot layer {self.name!r} takes exactly 2 inputs, received {len(shapes)}.")
+            raise ValueError(
+                f"Dot layer {self.name!r} takes exactly 2 inputs, received {len(shapes)}."
+            )
         sa, sb = shapes
         a, b = self._resolved_axes(len(sa), len(sb))
         if sa[a] is not None and sb[b] is not None and sa[a] != sb[b]:
@@ -277,7 +281,9 @@ class Dot(Layer):
                 f"Dot layer {self.name!r} cannot multiply inputs of shapes {shape_str(sa)} and "
                 f"{shape_str(sb)} along axes ({a}, {b}): sizes {sa[a]} and {sb[b]} differ."
             )
-        rest = [d for i, d in enumerate(sa) if i not in (0, a)] + [d for i, d in enumerate(sb) if i not in (0, b)]
+        rest = [d for i, d in enumerate(sa) if i not in (0, a)] + [
+            d for i, d in enumerate(sb) if i not in (0, b)
+        ]
         return (sa[0],) + (tuple(rest) if rest else (1,))
 
     def build(self, input_shape):
@@ -290,7 +296,9 @@ class Dot(Layer):
         contracted = "z"
         sa = ["a"] + [contracted if i == a else next(letters) for i in range(1, rank_a)]
         sb = ["a"] + [contracted if i == b else next(letters) for i in range(1, rank_b)]
-        out = ["a"] + [c for c in sa[1:] if c != contracted] + [c for c in sb[1:] if c != contracted]
+        out = (
+            ["a"] + [c for c in sa[1:] if c != contracted] + [c for c in sb[1:] if c != contracted]
+        )
         return "".join(sa), "".join(sb), "".join(out)
 
     @staticmethod
@@ -318,8 +326,12 @@ class Dot(Layer):
         if self.normalize:
             a, b = self._axes_ab
             # d(x/‖x‖)/dx applied to g: (g − x̂·Σ(g·x̂)) / ‖x‖
-            grad_a = (grad_a - self._xa * np.sum(grad_a * self._xa, axis=a, keepdims=True)) / self._norm_a
-            grad_b = (grad_b - self._xb * np.sum(grad_b * self._xb, axis=b, keepdims=True)) / self._norm_b
+            grad_a = (
+                grad_a - self._xa * np.sum(grad_a * self._xa, axis=a, keepdims=True)
+            ) / self._norm_a
+            grad_b = (
+                grad_b - self._xb * np.sum(grad_b * self._xb, axis=b, keepdims=True)
+            ) / self._norm_b
         return [grad_a, grad_b]
 
     def get_config(self):

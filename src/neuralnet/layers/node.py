@@ -59,7 +59,9 @@ class SymbolicTensor:
 class Node:
     """One call of a layer in a graph: the tensors that went in and the tensors that came out."""
 
-    def __init__(self, layer: Layer, inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]) -> None:
+    def __init__(
+        self, layer: Layer, inputs: list[SymbolicTensor], outputs: list[SymbolicTensor]
+    ) -> None:
         self.layer = layer
         self.inputs = inputs
         self.outputs = outputs

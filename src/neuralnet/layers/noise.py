@@ -28,7 +28,9 @@ class GaussianNoise(Layer):
     def forward(self, x, *, training=False):
         if not training or self.stddev == 0.0:
             return x
-        noise = self.rng.standard_normal(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32)
+        noise = self.rng.standard_normal(
+            x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32
+        )
         noise *= self.stddev
         return x + noise
 
@@ -54,7 +56,9 @@ class GaussianDropout(Layer):
             self._noise = None
             return x
         stddev = math.sqrt(self.rate / (1.0 - self.rate))
-        noise = self.rng.standard_normal(x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32)
+        noise = self.rng.standard_normal(
+            x.shape, dtype=np.float64 if x.dtype == np.float64 else np.float32
+        )
         noise *= stddev
         noise += 1.0
         self._noise = noise

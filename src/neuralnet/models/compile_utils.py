@@ -37,7 +37,9 @@ def resolve_loss(identifier: Any, y_true_shape: tuple, y_pred_shape: tuple) -> l
     return losses_module.get(identifier)
 
 
-def resolve_metric(identifier: Any, y_true_shape: tuple, y_pred_shape: tuple) -> metrics_module.Metric:
+def resolve_metric(
+    identifier: Any, y_true_shape: tuple, y_pred_shape: tuple
+) -> metrics_module.Metric:
     """A metric object; `'accuracy'`/`'acc'` is resolved from the shapes (its name stays as written)."""
     if isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc"):
         if _is_binary(y_pred_shape):
@@ -79,7 +81,9 @@ class CompiledLoss:
         self._identifiers = _per_output(loss, output_names, "loss")
         if all(identifier is None for identifier in self._identifiers):
             raise ValueError("compile: a model needs a loss to be trained; pass loss='...'.")
-        weights = _per_output(1.0 if loss_weights is None else loss_weights, output_names, "loss_weights")
+        weights = _per_output(
+            1.0 if loss_weights is None else loss_weights, output_names, "loss_weights"
+        )
         self.weights = [1.0 if w is None else float(w) for w in weights]
         # Validate names now (so a typo fails at compile, not at the first batch).
         for identifier in self._identifiers:
@@ -101,7 +105,9 @@ class CompiledLoss:
     def multi_output(self) -> bool:
         return len(self.output_names) > 1
 
-    def value(self, ys: list[np.ndarray], outputs: list[np.ndarray], sample_weights: list[Any]) -> tuple[float, list[float]]:
+    def value(
+        self, ys: list[np.ndarray], outputs: list[np.ndarray], sample_weights: list[Any]
+    ) -> tuple[float, list[float]]:
         """The weighted total and the loss of each output."""
         per_output = []
         total = 0.0
@@ -170,7 +176,10 @@ class CompiledMetrics:
             return [[] for _ in range(n)]
         if isinstance(value, dict):
             spread = _per_output(value, self.output_names, what)
-            return [[] if v is None else (list(v) if isinstance(v, (list, tuple)) else [v]) for v in spread]
+            return [
+                [] if v is None else (list(v) if isinstance(v, (list, tuple)) else [v])
+                for v in spread
+            ]
         if not isinstance(value, (list, tuple)):
             raise TypeError(
                 f"compile: `{what}` must be a list (e.g. ['accuracy']) or a dict by output name, "
@@ -178,7 +187,9 @@ class CompiledMetrics:
             )
         if n > 1 and value and all(isinstance(v, (list, tuple)) or v is None for v in value):
             if len(value) != n:
-                raise ValueError(f"compile: `{what}` has {len(value)} lists, but the model has {n} outputs.")
+                raise ValueError(
+                    f"compile: `{what}` has {len(value)} lists, but the model has {n} outputs."
+                )
             return [list(v or []) for v in value]
         return [list(value) for _ in range(n)]
 
@@ -196,7 +207,9 @@ class CompiledMetrics:
                     self.metrics.append((k, metric, is_weighted))
         self.built = True
 
-    def update(self, ys: list[np.ndarray], outputs: list[np.ndarray], sample_weights: list[Any]) -> None:
+    def update(
+        self, ys: list[np.ndarray], outputs: list[np.ndarray], sample_weights: list[Any]
+    ) -> None:
         for k, metric, weighted in self.metrics:
             metric.update_state(ys[k], outputs[k], sample_weights[k] if weighted else None)
 

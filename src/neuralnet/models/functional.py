@@ -22,9 +22,11 @@ from neuralnet.models.model import Model
 class _Step:
     """One node of the plan: `layer` reads `inputs` slots and writes `outputs` slots."""
 
-    __slots__ = ("layer", "inputs", "outputs", "activity_regularizer", "node", "shared", "snapshot")
+    __slots__ = ("activity_regularizer", "inputs", "layer", "node", "outputs", "shared", "snapshot")
 
-    def __init__(self, layer: Layer, inputs: tuple[int, ...], outputs: tuple[int, ...], node: Node) -> None:
+    def __init__(
+        self, layer: Layer, inputs: tuple[int, ...], outputs: tuple[int, ...], node: Node
+    ) -> None:
         self.layer = layer
         self.inputs = inputs
         self.outputs = outputs
@@ -37,7 +39,11 @@ class _Step:
 def _snapshot(layer: Layer) -> Any:
     """What `layer` (and, for a model, every layer inside it) kept from its last forward pass."""
     if isinstance(layer, Functional):
-        return (dict(vars(layer)), list(layer._values), [_snapshot(step.layer) for step in layer._plan])
+        return (
+            dict(vars(layer)),
+            list(layer._values),
+            [_snapshot(step.layer) for step in layer._plan],
+        )
     return dict(vars(layer))
 
 
@@ -69,7 +75,9 @@ def _flatten_structure(value: Any, what: str) -> tuple[list[SymbolicTensor], str
     elif isinstance(value, (list, tuple)):
         tensors, structure, keys = list(value), "list", None
     else:
-        raise TypeError(f"Model: `{what}` must be a tensor from Input(...) or a layer call, received {value!r}.")
+        raise TypeError(
+            f"Model: `{what}` must be a tensor from Input(...) or a layer call, received {value!r}."
+        )
     for tensor in tensors:
         if not isinstance(tensor, SymbolicTensor):
             raise TypeError(
@@ -93,13 +101,17 @@ class Functional(Model):
     each call's forward values are kept apart, and the gradients of all calls are summed.
     """
 
-    def __init__(self, inputs: Any, outputs: Any, name: str | None = None, trainable: bool = True) -> None:
+    def __init__(
+        self, inputs: Any, outputs: Any, name: str | None = None, trainable: bool = True
+    ) -> None:
         super().__init__(name=name or unique_name("functional"), trainable=trainable)
         self._init_graph(inputs, outputs)
 
     def _init_graph(self, inputs: Any, outputs: Any) -> None:
         in_tensors, self._input_structure, self._input_keys = _flatten_structure(inputs, "inputs")
-        out_tensors, self._output_structure, self._output_keys = _flatten_structure(outputs, "outputs")
+        out_tensors, self._output_structure, self._output_keys = _flatten_structure(
+            outputs, "outputs"
+        )
         for tensor in in_tensors:
             if tensor.node is None or not isinstance(tensor.node.layer, InputLayer):
                 producer = tensor.layer.name if tensor.layer is not None else "nothing"
@@ -135,7 +147,12 @@ class Functional(Model):
                 raise ValueError(f"Model {self.name!r} cannot contain itself.")
             calls[id(node.layer)] = calls.get(id(node.layer), 0) + 1
             plan.append(
-                _Step(node.layer, tuple(slot_of(t) for t in node.inputs), tuple(slot_of(t) for t in node.outputs), node)
+                _Step(
+                    node.layer,
+                    tuple(slot_of(t) for t in node.inputs),
+                    tuple(slot_of(t) for t in node.outputs),
+                    node,
+                )
             )
         for step in plan:
             step.shared = calls[id(step.layer)] > 1
@@ -336,7 +353,11 @@ class Functional(Model):
 
     def layer_outputs(self) -> dict[str, np.ndarray]:
         """Each layer's output in the last forward pass, by layer name (for monitoring)."""
-        return {step.layer.name: self._values[step.outputs[0]] for step in self._plan if len(step.outputs) == 1}
+        return {
+            step.layer.name: self._values[step.outputs[0]]
+            for step in self._plan
+            if len(step.outputs) == 1
+        }
 
     def _activity_penalty(self) -> float:
         return getattr(self, "_last_activity_penalty", 0.0)
@@ -375,7 +396,8 @@ class Functional(Model):
                         _zero_grads(layer)
                     continue
                 grad_y = [
-                    np.zeros_like(values[slot]) if g is None else g for slot, g in zip(step.outputs, pending)
+                    np.zeros_like(values[slot]) if g is None else g
+                    for slot, g in zip(step.outputs, pending)
                 ]
             if step.shared:
                 _restore(layer, step.snapshot)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 
@@ -43,9 +43,9 @@ class Model(Layer):
     `Sequential([...])` builds a chain. Both share this training API.
     """
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> Model:
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
-            from neuralnet.models.functional import Functional  # noqa: PLC0415 (Functional subclasses Model)
+            from neuralnet.models.functional import Functional
 
             return super().__new__(Functional)
         return super().__new__(cls)
@@ -263,7 +263,9 @@ class Model(Layer):
             raise ValueError(f"{where}: `x` is required.")
         if isinstance(x, dict):
             if not self.built:
-                raise ValueError(f"{where}: inputs given as a dict need a built model with named inputs.")
+                raise ValueError(
+                    f"{where}: inputs given as a dict need a built model with named inputs."
+                )
             missing = [name for name in self.input_names if name not in x]
             if missing:
                 raise ValueError(
@@ -303,13 +305,17 @@ class Model(Layer):
         for array in arrays:
             array = np.asarray(array)
             if array.dtype.kind not in "biuf":
-                raise ValueError(f"{where}: targets must hold numbers, received dtype {array.dtype}.")
+                raise ValueError(
+                    f"{where}: targets must hold numbers, received dtype {array.dtype}."
+                )
             if array.dtype.kind == "f" and array.dtype != backend.floatx():
                 array = array.astype(backend.floatx())
             result.append(array)
         return result
 
-    def _standardize_sample_weights(self, sample_weight: Any, n_outputs: int, where: str) -> list[Any]:
+    def _standardize_sample_weights(
+        self, sample_weight: Any, n_outputs: int, where: str
+    ) -> list[Any]:
         if sample_weight is None:
             return [None] * n_outputs
         if isinstance(sample_weight, dict):
@@ -338,11 +344,17 @@ class Model(Layer):
             self.build(xs[0].shape if len(xs) == 1 else [a.shape for a in xs])
 
     def _check_inputs(self, xs: list[np.ndarray], where: str, check_values: bool) -> None:
-        for array, name, shape, consumer in zip(xs, self.input_names, self._input_shapes(), self._input_consumers()):
+        for array, name, shape, consumer in zip(
+            xs, self.input_names, self._input_shapes(), self._input_consumers()
+        ):
             if array.ndim != len(shape) or any(
                 e is not None and s != e for s, e in zip(array.shape[1:], shape[1:])
             ):
-                owner = f", as its first layer {type(consumer).__name__} {consumer.name!r} was built for" if consumer else ""
+                owner = (
+                    f", as its first layer {type(consumer).__name__} {consumer.name!r} was built for"
+                    if consumer
+                    else ""
+                )
                 raise ValueError(
                     f"{where}: model {self.name!r} expects input {name!r} of shape {shape_str(shape)}"
                     f"{owner}; received an array of shape {shape_str(array.shape)}."
@@ -359,7 +371,9 @@ class Model(Layer):
     def _prepare_targets(self, ys: list[np.ndarray], where: str) -> None:
         """Check the targets against the losses (shapes, labels, finite values) once per call."""
         assert self._compiled_loss is not None
-        for k, (y, out_shape, loss) in enumerate(zip(ys, self._output_shapes(), self._compiled_loss.losses)):
+        for k, (y, out_shape, loss) in enumerate(
+            zip(ys, self._output_shapes(), self._compiled_loss.losses)
+        ):
             label = "y" if len(ys) == 1 else f"y[{self.output_names[k]!r}]"
             data_module.check_finite(where, label, y)
             if loss is not None:
@@ -387,7 +401,11 @@ class Model(Layer):
         return self._training_plan
 
     def compute_gradients(
-        self, x: list[np.ndarray], y: list[np.ndarray], sample_weight: list[Any] | None = None, training: bool = True
+        self,
+        x: list[np.ndarray],
+        y: list[np.ndarray],
+        sample_weight: list[Any] | None = None,
+        training: bool = True,
     ) -> tuple[float, list[float], list[np.ndarray]]:
         """Forward and backward on one batch without updating anything.
 
@@ -397,7 +415,9 @@ class Model(Layer):
         sample_weight = sample_weight or [None] * len(y)
         outputs = self.run_forward(x, training=training)
         fusable = self.fusable_activations()
-        loss, per_output, grads, fused = self._compiled_loss.value_and_gradients(y, outputs, sample_weight, fusable)
+        loss, per_output, grads, fused = self._compiled_loss.value_and_gradients(
+            y, outputs, sample_weight, fusable
+        )
         loss += self.regularization_penalty() + self._activity_penalty()
         self.run_backward(grads, fused)
         self.add_regularization_gradients()
@@ -406,7 +426,9 @@ class Model(Layer):
     def _activity_penalty(self) -> float:
         return 0.0
 
-    def train_step(self, x: list[np.ndarray], y: list[np.ndarray], sample_weight: list[Any]) -> None:
+    def train_step(
+        self, x: list[np.ndarray], y: list[np.ndarray], sample_weight: list[Any]
+    ) -> None:
         """One gradient-descent step on one batch; updates the loss tracker and the metrics."""
         plan = self._training_plan_for_step()
         loss, per_output, outputs = self.compute_gradients(x, y, sample_weight)
@@ -479,19 +501,25 @@ class Model(Layer):
         """
         self._require_compiled("fit")
         where = "fit"
-        batch_size = 32 if batch_size is None else check_positive_int(batch_size, "batch_size", where)
+        batch_size = (
+            32 if batch_size is None else check_positive_int(batch_size, "batch_size", where)
+        )
         epochs = check_non_negative_int(epochs, "epochs", where)
         initial_epoch = check_non_negative_int(initial_epoch, "initial_epoch", where)
         validation_freq = check_positive_int(validation_freq, "validation_freq", where)
         if steps_per_epoch is not None:
             steps_per_epoch = check_positive_int(steps_per_epoch, "steps_per_epoch", where)
         if y is None:
-            raise ValueError("fit: `y` (the targets) is required; neuralnet does not take datasets of (x, y) pairs yet.")
+            raise ValueError(
+                "fit: `y` (the targets) is required; neuralnet does not take datasets of (x, y) pairs yet."
+            )
         if sample_weight is not None and class_weight is not None:
             raise ValueError("fit: give `sample_weight` or `class_weight`, not both.")
 
         xs = self._standardize_inputs(x, where)
-        data_module.check_same_length(where, x=xs, y=data_module.to_list(y) if not isinstance(y, dict) else list(y.values()))
+        data_module.check_same_length(
+            where, x=xs, y=data_module.to_list(y) if not isinstance(y, dict) else list(y.values())
+        )
         self._ensure_built_for(xs)
         ys = self._standardize_targets(y, where)
         if self._compiled_loss is None:
@@ -515,7 +543,11 @@ class Model(Layer):
         elif validation_split:
             train, held_out = data_module.train_validation_split(xs + ys + sws, validation_split)
             xs, ys, sws = train[:n_in], train[n_in : n_in + n_out], train[n_in + n_out :]
-            val_x, val_y, val_sw = held_out[:n_in], held_out[n_in : n_in + n_out], held_out[n_in + n_out :]
+            val_x, val_y, val_sw = (
+                held_out[:n_in],
+                held_out[n_in : n_in + n_out],
+                held_out[n_in + n_out :],
+            )
             val_arrays = (val_x, val_y, val_sw)
 
         n = data_module.num_samples(xs)
@@ -597,7 +629,11 @@ class Model(Layer):
             raise ValueError(
                 f"{where}: expected a tuple (x_val, y_val) or (x_val, y_val, sample_weight_val), "
                 f"received {type(validation_data).__name__}"
-                + (f" of length {len(validation_data)}" if isinstance(validation_data, (tuple, list)) else "")
+                + (
+                    f" of length {len(validation_data)}"
+                    if isinstance(validation_data, (tuple, list))
+                    else ""
+                )
                 + "."
             )
         vx, vy = validation_data[0], validation_data[1]
@@ -629,7 +665,9 @@ class Model(Layer):
         """
         self._require_compiled("evaluate")
         where = "evaluate"
-        batch_size = 32 if batch_size is None else check_positive_int(batch_size, "batch_size", where)
+        batch_size = (
+            32 if batch_size is None else check_positive_int(batch_size, "batch_size", where)
+        )
         if y is None:
             raise ValueError("evaluate: `y` (the targets) is required.")
         xs = self._standardize_inputs(x, where)
@@ -644,9 +682,16 @@ class Model(Layer):
         n = data_module.num_samples(xs)
         total_steps = steps or data_module.num_batches(n, batch_size)
         callback_list = callbacks_module.CallbackList(
-            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, steps=total_steps, mode="evaluate"
+            callbacks,
+            add_progbar=verbose != 0,
+            model=self,
+            verbose=verbose,
+            steps=total_steps,
+            mode="evaluate",
         )
-        logs = self._evaluate_arrays(xs, ys, sws, batch_size=batch_size, steps=steps, callback_list=callback_list)
+        logs = self._evaluate_arrays(
+            xs, ys, sws, batch_size=batch_size, steps=steps, callback_list=callback_list
+        )
         if return_dict:
             return logs
         return self._flatten_logs(logs)
@@ -664,7 +709,9 @@ class Model(Layer):
                 callback_list.on_test_batch_begin(step)
             by = [data_module.take(a, index) for a in ys]
             self.test_step(
-                [data_module.take(a, index) for a in xs], by, [data_module.take(a, index) for a in sws]
+                [data_module.take(a, index) for a in xs],
+                by,
+                [data_module.take(a, index) for a in sws],
             )
             if wants:
                 batch_logs = self._logs()
@@ -695,7 +742,9 @@ class Model(Layer):
         Returns an array (one output) or a list of arrays.
         """
         where = "predict"
-        batch_size = 32 if batch_size is None else check_positive_int(batch_size, "batch_size", where)
+        batch_size = (
+            32 if batch_size is None else check_positive_int(batch_size, "batch_size", where)
+        )
         xs = self._standardize_inputs(x, where)
         self._ensure_built_for(xs)
         data_module.check_same_length(where, x=xs)
@@ -704,7 +753,12 @@ class Model(Layer):
         n = data_module.num_samples(xs)
         total_steps = steps or data_module.num_batches(n, batch_size)
         callback_list = callbacks_module.CallbackList(
-            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, steps=total_steps, mode="predict"
+            callbacks,
+            add_progbar=verbose != 0,
+            model=self,
+            verbose=verbose,
+            steps=total_steps,
+            mode="predict",
         )
         callback_list.on_predict_begin()
         results: list[np.ndarray] | None = None
@@ -723,7 +777,10 @@ class Model(Layer):
             callback_list.on_predict_batch_end(step, {"size": stop - (stop - len(outputs[0]))})
         callback_list.on_predict_end()
         if results is None:
-            results = [np.empty((0,) + tuple(d or 0 for d in s[1:]), dtype=backend.floatx()) for s in self._output_shapes()]
+            results = [
+                np.empty((0,) + tuple(d or 0 for d in s[1:]), dtype=backend.floatx())
+                for s in self._output_shapes()
+            ]
         results = [r[:start] for r in results]
         return results[0] if len(results) == 1 else results
 
@@ -753,8 +810,9 @@ class Model(Layer):
         sws = self._standardize_sample_weights(sample_weight, len(ys), where)
         if class_weight is not None:
             sws = [
-                data_module.class_weights_to_sample_weights(y_k, class_weight, self._output_shapes()[k][-1], where)
-                .astype(backend.floatx())
+                data_module.class_weights_to_sample_weights(
+                    y_k, class_weight, self._output_shapes()[k][-1], where
+                ).astype(backend.floatx())
                 for k, y_k in enumerate(ys)
             ]
         self.reset_metrics()
@@ -762,7 +820,9 @@ class Model(Layer):
         logs = self._logs()
         return logs if return_dict else self._flatten_logs(logs)
 
-    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False) -> Any:
+    def test_on_batch(
+        self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False
+    ) -> Any:
         """The loss and metrics of one batch, in inference mode."""
         self._require_compiled("test_on_batch")
         where = "test_on_batch"
@@ -814,7 +874,7 @@ class Model(Layer):
     ) -> None:
         """Print the layers, their output shapes and parameter counts (and, for functional
         models, what each layer is connected to), with the trainable and non-trainable totals."""
-        from neuralnet.models.summary import print_summary  # noqa: PLC0415
+        from neuralnet.models.summary import print_summary
 
         print_summary(self, line_length=line_length, print_fn=print_fn, expand_nested=expand_nested,
                       show_trainable=show_trainable)  # fmt: skip

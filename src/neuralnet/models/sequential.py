@@ -24,7 +24,9 @@ class Sequential(Functional):
         name: The model's name; `sequential`, `sequential_1`, ... when `None`.
     """
 
-    def __init__(self, layers: list[Any] | None = None, trainable: bool = True, name: str | None = None) -> None:
+    def __init__(
+        self, layers: list[Any] | None = None, trainable: bool = True, name: str | None = None
+    ) -> None:
         Model.__init__(self, name=name or unique_name("sequential"), trainable=trainable)
         self._stack: list[Layer] = []
         self._input_layer: InputLayer | None = None
@@ -52,8 +54,14 @@ class Sequential(Functional):
             self._input_layer = layer
         else:
             if any(existing is layer for existing in self._stack):
-                raise ValueError(f"Sequential {self.name!r}: layer {layer.name!r} was already added.")
-            if not self._stack and self._input_layer is None and layer._batch_input_shape is not None:
+                raise ValueError(
+                    f"Sequential {self.name!r}: layer {layer.name!r} was already added."
+                )
+            if (
+                not self._stack
+                and self._input_layer is None
+                and layer._batch_input_shape is not None
+            ):
                 self._input_layer = InputLayer(batch_shape=layer._batch_input_shape)
             self._stack.append(layer)
         if rebuild and self._input_layer is not None:
@@ -130,9 +138,10 @@ class Sequential(Functional):
     def ensure_built(self, input_shape: Any) -> None:
         if not self.built:
             self.build(input_shape)
+            self._build_dtype = self.compute_dtype
 
     def get_config(self) -> dict[str, Any]:
-        from neuralnet import layers as layers_module  # noqa: PLC0415
+        from neuralnet import layers as layers_module
 
         entries = []
         if self._input_layer is not None:
@@ -142,7 +151,7 @@ class Sequential(Functional):
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Sequential:
-        from neuralnet import layers as layers_module  # noqa: PLC0415
+        from neuralnet import layers as layers_module
 
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         for entry in config.get("layers", []):

@@ -37,7 +37,11 @@ def _output_shape(layer: Layer) -> str:
 
 
 def _connections(layer: Layer, model: Any) -> str:
-    nodes = [n for n in layer._inbound_nodes if any(n is step.node for step in getattr(model, "_plan", []))]
+    nodes = [
+        n
+        for n in layer._inbound_nodes
+        if any(n is step.node for step in getattr(model, "_plan", []))
+    ]
     if not nodes:
         return "-"
     parts = []
@@ -46,16 +50,26 @@ def _connections(layer: Layer, model: Any) -> str:
             producer = tensor.node.layer if tensor.node is not None else None
             if producer is None:
                 continue
-            node_index = producer._inbound_nodes.index(tensor.node) if tensor.node in producer._inbound_nodes else 0
+            node_index = (
+                producer._inbound_nodes.index(tensor.node)
+                if tensor.node in producer._inbound_nodes
+                else 0
+            )
             parts.append(f"{producer.name}[{node_index}][{tensor.index}]")
     return ", ".join(parts) or "-"
 
 
-def _rows(model: Any, functional: bool, expand_nested: bool, show_trainable: bool, depth: int = 0) -> list[list[str]]:
+def _rows(
+    model: Any, functional: bool, expand_nested: bool, show_trainable: bool, depth: int = 0
+) -> list[list[str]]:
     rows = []
     for layer in model.layers:
         indent = "  " * depth
-        row = [f"{indent}{layer.name} ({type(layer).__name__})", _output_shape(layer), f"{layer.count_params():,}"]
+        row = [
+            f"{indent}{layer.name} ({type(layer).__name__})",
+            _output_shape(layer),
+            f"{layer.count_params():,}",
+        ]
         if functional:
             row.append(_connections(layer, model) if depth == 0 else "")
         if show_trainable:
@@ -80,7 +94,7 @@ def print_summary(
             "giving the first layer an input shape (input_shape=... or Input(shape=...)), by calling "
             "build((None, n_features)), or by calling fit/predict on data."
         )
-    from neuralnet.models.sequential import Sequential  # noqa: PLC0415
+    from neuralnet.models.sequential import Sequential
 
     functional = not isinstance(model, Sequential)
     headers = ["Layer (type)", "Output Shape", "Param #"] + (["Connected to"] if functional else [])
@@ -89,8 +103,12 @@ def print_summary(
     rows = _rows(model, functional, expand_nested, show_trainable)
 
     # Column widths: as wide as the content, Keras-like minimums, the layer column wrapped.
-    minimums = [26, 24, 15, 22, 9][: len(headers)] if functional else [36, 27, 15, 9][: len(headers)]
-    widths = [max([minimums[i], len(headers[i])] + [len(r[i]) for r in rows]) for i in range(len(headers))]
+    minimums = (
+        [26, 24, 15, 22, 9][: len(headers)] if functional else [36, 27, 15, 9][: len(headers)]
+    )
+    widths = [
+        max([minimums[i], len(headers[i])] + [len(r[i]) for r in rows]) for i in range(len(headers))
+    ]
     widths[0] = min(widths[0], max(minimums[0], 40))
     if line_length:
         scale = line_length / (sum(widths) + 3 * len(widths) + 1)
