@@ -130,6 +130,20 @@ class Loss:
         when this loss has no such shortcut for `activation`. `y_pred` is the activation's output."""
         return None
 
+    def fused_value_and_gradient(
+        self,
+        activation: activations_module.Activation,
+        y_true: Any,
+        y_pred: np.ndarray,
+        sample_weight: Any = None,
+    ) -> tuple[float, np.ndarray] | None:
+        """`(forward(...), fused_gradient(...))` in one call, or `None` without a closed form.
+        Subclasses override it where the two share work (the training step calls this)."""
+        grad = self.fused_gradient(activation, y_true, y_pred, sample_weight)
+        if grad is None:
+            return None
+        return self.forward(y_true, y_pred, sample_weight), grad
+
     # -- reduction and sample weights -----------------------------------------------------------
 
     def _align(self, y_true: Any, y_pred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -641,6 +655,37 @@ class SparseCategoricalCrossentropy(Loss):
         rows = np.take_along_axis(grad, labels[..., None], -1)
         np.put_along_axis(grad, labels[..., None], rows - 1.0, -1)  # p − onehot(y)
         return self._reduce_sparse_gradient(grad, y_pred, sample_weight, valid)
+
+    def fused_value_and_gradient(self, activation, y_true, y_pred, sample_weight=None):
+        # The common case of the training step, in a few array operations: 2-D softmax outputs,
+        # one label per sample, the default reduction and no ignored class.
+        simple = (
+            not self.from_logits
+            and isinstance(activation, activations_module.Softmax)
+            and y_pred.ndim == 2
+            and activation.axis in (-1, 1)
+            and self.ignore_class is None
+            and self.reduction in ("sum_over_batch_size", "mean")
+        )
+        labels = np.asarray(y_true)
+        if labels.ndim == 2 and labels.shape[1] == 1:
+            labels = labels[:, 0]
+        if not simple or labels.ndim != 1 or not len(labels):
+            return super().fused_value_and_gradient(activation, y_true, y_pred, sample_weight)
+        labels = labels.astype(np.intp, copy=False)
+        n = len(labels)
+        rows = np.arange(n)
+        eps = backend.epsilon()
+        # Keras's value: −log(clip(p_y / Σp, ε, 1 − ε)); the gradient: (p − onehot(y)) / N
+        values = -np.log(np.clip(y_pred[rows, labels] / np.add.reduce(y_pred, axis=1), eps, 1.0 - eps))
+        grad = y_pred.copy()
+        grad[rows, labels] -= 1.0
+        if sample_weight is not None:
+            weights = self._weights(sample_weight, values)
+            values = values * weights
+            grad *= np.broadcast_to(weights, values.shape)[:, None]
+        grad *= 1.0 / n
+        return float(np.add.reduce(values, dtype=np.float64)) / n, grad
 
     def check_targets(self, y_true, output_shape, where):
         shape = y_true.shape

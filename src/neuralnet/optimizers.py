@@ -242,16 +242,16 @@ class Optimizer:
             variables = self._variables
         else:
             indices = self._indices_of(variables)
-        grads = list(grads)
+        grads = [g if isinstance(g, np.ndarray) else np.asarray(g) for g in grads]
         if len(grads) != len(variables):
             raise ValueError(
                 f"{type(self).__name__}.apply() received {len(grads)} gradients for {len(variables)} variables."
             )
         for variable, grad in zip(variables, grads):
-            if np.shape(grad) != np.shape(variable):  # would broadcast silently in place
+            if grad.shape != variable.shape:  # would broadcast silently in place
                 raise ValueError(
-                    f"{type(self).__name__}.apply() received a gradient of shape {np.shape(grad)} "
-                    f"for a variable of shape {np.shape(variable)}."
+                    f"{type(self).__name__}.apply() received a gradient of shape {grad.shape} "
+                    f"for a variable of shape {variable.shape}."
                 )
         grads = self._clip(grads)
         learning_rate = self.learning_rate

@@ -109,7 +109,7 @@ class Dense(Layer):
         # z = x·W + b  =>  dJ/dW = xᵀ·dJ/dz,  dJ/db = Σ_batch dJ/dz,  dJ/dx = dJ/dz·Wᵀ
         np.matmul(x.T, grad_z2, out=self.grads["kernel"])
         if self.use_bias:
-            np.sum(grad_z2, axis=0, out=self.grads["bias"])
+            np.add.reduce(grad_z2, axis=0, out=self.grads["bias"])
         if self._skip_input_gradient:
             return None
         return grad_z @ self.params["kernel"].T

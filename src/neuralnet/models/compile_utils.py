@@ -141,9 +141,9 @@ class CompiledLoss:
                 grads.append(None)
                 fused.append(False)
                 continue
-            grad = None if activation is None else loss.fused_gradient(activation, y, out, sw)
-            if grad is not None:
-                value = loss.forward(y, out, sw)
+            fused_result = None if activation is None else loss.fused_value_and_gradient(activation, y, out, sw)
+            if fused_result is not None:
+                value, grad = fused_result
                 fused.append(True)
             else:
                 value, grad = loss.forward_backward(y, out, sw)

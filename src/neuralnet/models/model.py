@@ -418,9 +418,13 @@ class Model(Layer):
         loss, per_output, grads, fused = self._compiled_loss.value_and_gradients(
             y, outputs, sample_weight, fusable
         )
-        loss += self.regularization_penalty() + self._activity_penalty()
+        regularized = _regularized_layers(self)
+        for layer in regularized:
+            loss += layer.regularization_penalty()
+        loss += self._activity_penalty()
         self.run_backward(grads, fused)
-        self.add_regularization_gradients()
+        for layer in regularized:
+            layer.add_regularization_gradients()
         return loss, per_output, outputs
 
     def _activity_penalty(self) -> float:
@@ -885,6 +889,27 @@ def _log_value(result: Any) -> Any:
     (F1Score(average=None), Precision at several thresholds), as Keras logs them."""
     array = np.asarray(result)
     return float(array) if array.size == 1 else array.astype(np.float64)
+
+
+def _regularized_layers(model: Model) -> list[Layer]:
+    """The layers (inside nested models too) that have weight regularizers, found once and kept
+    until the model's graph changes."""
+    cached = model.__dict__.get("_regularized_cache")
+    if cached is not None and cached[0] is getattr(model, "_plan", None):
+        return cached[1]
+    found = [layer for layer in _leaf_layers(model) if layer.regularizers]
+    model._regularized_cache = (getattr(model, "_plan", None), found)
+    return found
+
+
+def _leaf_layers(model: Model) -> Iterator[Layer]:
+    seen: set[int] = set()
+    for layer in model._unique_layers():
+        if isinstance(layer, Model):
+            yield from _leaf_layers(layer)
+        elif id(layer) not in seen:
+            seen.add(id(layer))
+            yield layer
 
 
 class _TrainingPlan:
