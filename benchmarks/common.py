@@ -36,7 +36,9 @@ def glorot_uniform(rng: np.random.Generator, fan_in: int, fan_out: int) -> np.nd
     return rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32)
 
 
-def interleaved_medians(runs: dict[str, Callable[[], object]], repeats: int, warmup: int = 1) -> dict[str, list[float]]:
+def interleaved_medians(
+    runs: dict[str, Callable[[], object]], repeats: int, warmup: int = 1
+) -> dict[str, list[float]]:
     """Time each run `repeats` times, round-robin (A, B, C, A, B, C, ...) so that a noisy neighbour
     slows every framework alike; `warmup` untimed rounds first. Returns all times per run."""
     for _ in range(warmup):
@@ -65,7 +67,9 @@ def mlp_flops_per_sample(sizes: tuple[int, ...]) -> int:
     return forward + grad_w + grad_x
 
 
-def matmul_peak_gflops(batch: int = 1024, sizes: tuple[int, int] = (784, 256), seconds: float = 1.0) -> float:
+def matmul_peak_gflops(
+    batch: int = 1024, sizes: tuple[int, int] = (784, 256), seconds: float = 1.0
+) -> float:
     """NumPy's float32 matrix-product speed on this machine (the best of several timings)."""
     rng = np.random.default_rng(0)
     a = rng.random((batch, sizes[0]), dtype=np.float32)

@@ -80,7 +80,9 @@ class HandMLP:
                 self.moving_mean[i] += 0.01 * (mean - self.moving_mean[i])
                 self.moving_var[i] += 0.01 * (var - self.moving_var[i])
                 h = x_hat * self.gamma[i] + self.beta[i]
-                keep = (self.rng.random(h.shape, dtype=np.float32) < 1 - self.dropout) / np.float32(1 - self.dropout)
+                keep = (self.rng.random(h.shape, dtype=np.float32) < 1 - self.dropout) / np.float32(
+                    1 - self.dropout
+                )
                 h *= keep
                 bn_cache.append((x_hat, inv_std, keep))
         inputs.append(h)
@@ -107,13 +109,17 @@ class HandMLP:
                 grads_beta.insert(0, d.sum(axis=0))
                 grads_gamma.insert(0, (d * x_hat).sum(axis=0))
                 # dx = γ/σ · (dy − mean(dy) − x̂·mean(dy·x̂))
-                d = (self.gamma[i - 1] * inv_std) * (d - grads_beta[0] / n - x_hat * (grads_gamma[0] / n))
+                d = (self.gamma[i - 1] * inv_std) * (
+                    d - grads_beta[0] / n - x_hat * (grads_gamma[0] / n)
+                )
             d *= masks[i - 1]
         grads = [g for pair in zip(grads_w, grads_b) for g in pair] + grads_gamma + grads_beta
         self._adam(grads)
         return loss
 
-    def epoch(self, x: np.ndarray, y: np.ndarray, batch_size: int, rng: np.random.Generator) -> float:
+    def epoch(
+        self, x: np.ndarray, y: np.ndarray, batch_size: int, rng: np.random.Generator
+    ) -> float:
         order = rng.permutation(len(x))
         total = 0.0
         for start in range(0, len(x), batch_size):
@@ -130,7 +136,9 @@ class HandMLP:
                 z += self.b[i]
                 h = np.maximum(z, 0, out=z)
                 if self.dropout is not None:
-                    h = (h - self.moving_mean[i]) / np.sqrt(self.moving_var[i] + 1e-3) * self.gamma[i] + self.beta[i]
+                    h = (h - self.moving_mean[i]) / np.sqrt(self.moving_var[i] + 1e-3) * self.gamma[
+                        i
+                    ] + self.beta[i]
             scores = h @ self.W[-1]
             scores += self.b[-1]
             out[start : start + len(scores)] = scores

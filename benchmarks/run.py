@@ -41,7 +41,9 @@ def _frameworks(x, y, sizes, batch_size, threads, batch_norm_dropout=None, inclu
         "NumPy by hand": lambda: runners.numpy_trainer(x, y, sizes, batch_size, batch_norm_dropout),
     }
     if runners.available("torch"):
-        trainers["PyTorch"] = lambda: runners.torch_trainer(x, y, sizes, batch_size, batch_norm_dropout, threads=threads)
+        trainers["PyTorch"] = lambda: runners.torch_trainer(
+            x, y, sizes, batch_size, batch_norm_dropout, threads=threads
+        )
         trainers["PyTorch, fused Adam"] = lambda: runners.torch_trainer(
             x, y, sizes, batch_size, batch_norm_dropout, fused=True, threads=threads
         )
@@ -54,7 +56,9 @@ def _frameworks(x, y, sizes, batch_size, threads, batch_norm_dropout=None, inclu
     return {name: make() for name, make in trainers.items()}
 
 
-def training_table(title, x, y, sizes, threads, repeats, batch_norm_dropout=None, batch_sizes=BATCH_SIZES):
+def training_table(
+    title, x, y, sizes, threads, repeats, batch_norm_dropout=None, batch_sizes=BATCH_SIZES
+):
     """Median seconds per epoch of every framework at every batch size."""
     rows = {}
     for batch_size in batch_sizes:
@@ -71,9 +75,13 @@ def predict_table(x, sizes, threads, repeats):
     trainers = _frameworks(x, y_dummy, sizes, 128, threads)
     for trainer in trainers.values():
         trainer.predict(x[:100])
-    times = common.interleaved_medians({name: (lambda t=t: t.predict(x)) for name, t in trainers.items()}, repeats * 3)
+    times = common.interleaved_medians(
+        {name: (lambda t=t: t.predict(x)) for name, t in trainers.items()}, repeats * 3
+    )
     result = {name: common.median(values) for name, values in times.items()}
-    print("W3 predict: " + ", ".join(f"{n} {s * 1000:.1f} ms" for n, s in result.items()), flush=True)
+    print(
+        "W3 predict: " + ", ".join(f"{n} {s * 1000:.1f} ms" for n, s in result.items()), flush=True
+    )
     return result
 
 
@@ -82,16 +90,24 @@ def scaling(threads, quick):
     n = 10_000 if not quick else 4_000
     x, y = common.mnist_like(n, seed=2)
     results = {"batch": [], "width": [], "depth": []}
-    configs = [("batch", b, (784, 256, 128, 10), b) for b in (16, 32, 64, 128, 256, 512, 1024, 2048)]
+    configs = [
+        ("batch", b, (784, 256, 128, 10), b) for b in (16, 32, 64, 128, 256, 512, 1024, 2048)
+    ]
     configs += [("width", w, (784, w, w, 10), 128) for w in (64, 128, 256, 512, 1024, 2048)]
     configs += [("depth", d, (784,) + (256,) * d + (10,), 128) for d in (1, 2, 3, 4, 6, 8)]
     for kind, value, sizes, batch_size in configs:
-        trainers = _frameworks(x, y, sizes, batch_size, threads, include={"neuralnet", "NumPy by hand"})
+        trainers = _frameworks(
+            x, y, sizes, batch_size, threads, include={"neuralnet", "NumPy by hand"}
+        )
         times = common.interleaved_medians({k: t.epoch for k, t in trainers.items()}, repeats=2)
         flops = common.mlp_flops_per_sample(sizes) * n
         entry = {name: common.median(v) for name, v in times.items()}
         results[kind].append((value, entry, flops))
-        print(f"W4 {kind}={value}: " + ", ".join(f"{k} {v:.3f}s ({flops / v / 1e9:.0f} GFLOP/s)" for k, v in entry.items()), flush=True)
+        print(
+            f"W4 {kind}={value}: "
+            + ", ".join(f"{k} {v:.3f}s ({flops / v / 1e9:.0f} GFLOP/s)" for k, v in entry.items()),
+            flush=True,
+        )
     return results
 
 
@@ -165,13 +181,21 @@ def write_results(path, info, n, w1, w2, w3, w4_peak, memory, imports, args, ela
     def table(title, rows, n):
         out = ["", f"## {title}", ""]
         names = list(next(iter(rows.values())))
-        out.append("| framework | " + " | ".join(f"batch {b}: s/epoch | samples/s | speed-up" for b in rows) + " |")
+        out.append(
+            "| framework | "
+            + " | ".join(f"batch {b}: s/epoch | samples/s | speed-up" for b in rows)
+            + " |"
+        )
         out.append("|---|" + "---|---|---|" * len(rows))
         for name in names:
             cells = []
             for values in rows.values():
                 seconds = values[name]
-                cells += [f"{seconds:.3f}", f"{n / seconds:,.0f}", f"{seconds / values['neuralnet']:.2f}x"]
+                cells += [
+                    f"{seconds:.3f}",
+                    f"{n / seconds:,.0f}",
+                    f"{seconds / values['neuralnet']:.2f}x",
+                ]
             out.append(f"| {name} | " + " | ".join(cells) + " |")
         return out
 
@@ -179,18 +203,35 @@ def write_results(path, info, n, w1, w2, w3, w4_peak, memory, imports, args, ela
     if w1:
         lines += table("W1: 784-256-128-10 ReLU MLP, Adam", w1, n)
     if w2:
-        lines += table("W2: the same with BatchNormalization and Dropout(0.2) after each hidden layer", w2, n)
+        lines += table(
+            "W2: the same with BatchNormalization and Dropout(0.2) after each hidden layer", w2, n
+        )
     if w3:
-        lines += ["", "## W3: predict on 10,000 samples, batch 1024", "", "| framework | ms | speed-up |", "|---|---|---|"]
+        lines += [
+            "",
+            "## W3: predict on 10,000 samples, batch 1024",
+            "",
+            "| framework | ms | speed-up |",
+            "|---|---|---|",
+        ]
         lines += [f"| {k} | {v * 1000:.1f} | {v / w3['neuralnet']:.2f}x |" for k, v in w3.items()]
     if w4_peak is not None:
         lines += ["", "## W4: scaling", "", f"NumPy float32 matrix-product peak on this machine: {w4_peak:.0f} GFLOP/s "
                   "(1024×784 by 784×256). See `scaling.png`.", "", "![scaling](scaling.png)"]  # fmt: skip
     if memory:
-        lines += ["", "## Memory and start-up", "", "| | peak RSS training W1, one epoch (MiB) |", "|---|---|"]
+        lines += [
+            "",
+            "## Memory and start-up",
+            "",
+            "| | peak RSS training W1, one epoch (MiB) |",
+            "|---|---|",
+        ]
         lines += [f"| {k} | {v:.0f} |" for k, v in memory.items() if v is not None]
     if imports is not None:
-        lines += ["", f"`import neuralnet`: {imports:.0f} ms (median of 7 fresh processes, minus the interpreter's start-up)."]
+        lines += [
+            "",
+            f"`import neuralnet`: {imports:.0f} ms (median of 7 fresh processes, minus the interpreter's start-up).",
+        ]
     with open(path, "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
 
@@ -215,9 +256,23 @@ def main(argv: list[str] | None = None) -> int:
     for module in ("torch", "sklearn", "jax"):
         if runners.available(module):
             info[module] = __import__(module).__version__
-    w1 = training_table("W1", x, y, common.LAYER_SIZES, args.threads, repeats) if "W1" in only else None
-    w2 = training_table("W2", x, y, common.LAYER_SIZES, args.threads, repeats, batch_norm_dropout=0.2) if "W2" in only else None
-    w3 = predict_table(x[:10_000], common.LAYER_SIZES, args.threads, repeats) if "W3" in only else None
+    w1 = (
+        training_table("W1", x, y, common.LAYER_SIZES, args.threads, repeats)
+        if "W1" in only
+        else None
+    )
+    w2 = (
+        training_table(
+            "W2", x, y, common.LAYER_SIZES, args.threads, repeats, batch_norm_dropout=0.2
+        )
+        if "W2" in only
+        else None
+    )
+    w3 = (
+        predict_table(x[:10_000], common.LAYER_SIZES, args.threads, repeats)
+        if "W3" in only
+        else None
+    )
     peak = None
     if "W4" in only:
         peak = common.matmul_peak_gflops()
@@ -225,7 +280,9 @@ def main(argv: list[str] | None = None) -> int:
         plot_scaling(results, peak, os.path.join(os.path.dirname(args.out), "scaling.png"))
     memory, imports = None, None
     if "MEM" in only:
-        frameworks = ["neuralnet", "NumPy by hand"] + (["PyTorch"] if runners.available("torch") else [])
+        frameworks = ["neuralnet", "NumPy by hand"] + (
+            ["PyTorch"] if runners.available("torch") else []
+        )
         memory = {name: peak_memory(name, args.quick) for name in frameworks}
         imports = import_time("neuralnet")
         print(f"MEM: {memory}, import neuralnet {imports:.0f} ms", flush=True)

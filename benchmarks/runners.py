@@ -62,7 +62,9 @@ def numpy_trainer(x, y, sizes, batch_size, batch_norm_dropout=None, seed=0) -> T
 # -- PyTorch -----------------------------------------------------------------------------------------
 
 
-def torch_trainer(x, y, sizes, batch_size, batch_norm_dropout=None, seed=0, fused=False, threads=2) -> Trainer:
+def torch_trainer(
+    x, y, sizes, batch_size, batch_norm_dropout=None, seed=0, fused=False, threads=2
+) -> Trainer:
     import torch  # noqa: PLC0415
 
     torch.set_num_threads(threads)
@@ -72,7 +74,10 @@ def torch_trainer(x, y, sizes, batch_size, batch_norm_dropout=None, seed=0, fuse
         modules += [torch.nn.Linear(a, b), torch.nn.ReLU()]
         if batch_norm_dropout is not None:
             # Keras's BatchNormalization(momentum=0.99, epsilon=1e-3) in PyTorch's terms
-            modules += [torch.nn.BatchNorm1d(b, momentum=0.01, eps=1e-3), torch.nn.Dropout(batch_norm_dropout)]
+            modules += [
+                torch.nn.BatchNorm1d(b, momentum=0.01, eps=1e-3),
+                torch.nn.Dropout(batch_norm_dropout),
+            ]
     modules.append(torch.nn.Linear(sizes[-2], sizes[-1]))
     model = torch.nn.Sequential(*modules)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=fused)
@@ -137,7 +142,9 @@ def configure_jax_threads(threads: int) -> None:
     """XLA reads its thread count when JAX is first imported."""
     flags = os.environ.get("XLA_FLAGS", "")
     if "intra_op_parallelism_threads" not in flags:
-        os.environ["XLA_FLAGS"] = f"{flags} --xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads={threads}".strip()
+        os.environ["XLA_FLAGS"] = (
+            f"{flags} --xla_cpu_multi_thread_eigen=true intra_op_parallelism_threads={threads}".strip()
+        )
 
 
 def jax_trainer(x, y, sizes, batch_size, seed=0) -> Trainer:
@@ -149,7 +156,9 @@ def jax_trainer(x, y, sizes, batch_size, seed=0) -> Trainer:
     for a, b in zip(sizes[:-1], sizes[1:]):
         key, sub = jax.random.split(key)
         limit = np.sqrt(6.0 / (a + b))
-        params.append((jax.random.uniform(sub, (a, b), jnp.float32, -limit, limit), jnp.zeros(b, jnp.float32)))
+        params.append(
+            (jax.random.uniform(sub, (a, b), jnp.float32, -limit, limit), jnp.zeros(b, jnp.float32))
+        )
     moments = jax.tree_util.tree_map(jnp.zeros_like, params)
     velocities = jax.tree_util.tree_map(jnp.zeros_like, params)
 
@@ -167,7 +176,9 @@ def jax_trainer(x, y, sizes, batch_size, seed=0) -> Trainer:
         alpha = 1e-3 * jnp.sqrt(1 - 0.999**t) / (1 - 0.9**t)
         moments = jax.tree_util.tree_map(lambda m, g: m + 0.1 * (g - m), moments, grads)
         velocities = jax.tree_util.tree_map(lambda v, g: v + 0.001 * (g * g - v), velocities, grads)
-        params = jax.tree_util.tree_map(lambda p, m, v: p - alpha * m / (jnp.sqrt(v) + 1e-7), params, moments, velocities)
+        params = jax.tree_util.tree_map(
+            lambda p, m, v: p - alpha * m / (jnp.sqrt(v) + 1e-7), params, moments, velocities
+        )
         return params, moments, velocities, loss
 
     @jax.jit
@@ -197,7 +208,10 @@ def jax_trainer(x, y, sizes, batch_size, seed=0) -> Trainer:
         return total / n
 
     def predict(data: np.ndarray) -> np.ndarray:
-        out = [np.asarray(forward(state["params"], data[s : s + 1024])) for s in range(0, len(data), 1024)]
+        out = [
+            np.asarray(forward(state["params"], data[s : s + 1024]))
+            for s in range(0, len(data), 1024)
+        ]
         return np.concatenate(out)
 
     return Trainer("JAX (jit)", epoch, predict)

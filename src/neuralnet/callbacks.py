@@ -266,11 +266,18 @@ class ProgbarLogger(Callback):
         self._samples = 0
         self._start = time.perf_counter()
 
+    def _rate(self) -> str:
+        elapsed = time.perf_counter() - self._start
+        return f"{self._samples / elapsed:,.0f} samples/s" if elapsed > 0 and self._samples else ""
+
+    def _postfix(self, logs: dict | None) -> str:
+        shown = {k: v for k, v in (logs or {}).items() if k != "size"}
+        return " - ".join(part for part in (format_logs(shown), self._rate()) if part)
+
     def _close_bar(self, logs: dict | None) -> None:
         if self._bar is None:
             return
-        if logs:
-            self._bar.set_postfix_str(format_logs(logs), refresh=False)
+        self._bar.set_postfix_str(self._postfix(logs), refresh=False)
         self._bar.close()
         self._bar = None
 
@@ -283,15 +290,9 @@ class ProgbarLogger(Callback):
         if size:
             self._samples += size
         now = time.perf_counter()
-        if logs and now - self._last_refresh >= self.refresh_interval:
+        if now - self._last_refresh >= self.refresh_interval:
             self._last_refresh = now
-            shown = {k: v for k, v in logs.items() if k != "size"}
-            elapsed = now - self._start
-            rate = (
-                f"{self._samples / elapsed:,.0f} samples/s" if elapsed > 0 and self._samples else ""
-            )
-            text = format_logs(shown)
-            bar.set_postfix_str(f"{text} - {rate}" if rate else text, refresh=False)
+            bar.set_postfix_str(self._postfix(logs), refresh=False)
 
     # -- training -------------------------------------------------------------------------------
 

@@ -677,7 +677,9 @@ class SparseCategoricalCrossentropy(Loss):
         rows = np.arange(n)
         eps = backend.epsilon()
         # Keras's value: −log(clip(p_y / Σp, ε, 1 − ε)); the gradient: (p − onehot(y)) / N
-        values = -np.log(np.clip(y_pred[rows, labels] / np.add.reduce(y_pred, axis=1), eps, 1.0 - eps))
+        values = -np.log(
+            np.clip(y_pred[rows, labels] / np.add.reduce(y_pred, axis=1), eps, 1.0 - eps)
+        )
         grad = y_pred.copy()
         grad[rows, labels] -= 1.0
         if sample_weight is not None:

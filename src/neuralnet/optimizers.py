@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from neuralnet import _accelerate
 from neuralnet import schedules as schedules_module
 from neuralnet._registry import Registry
 from neuralnet._validation import check_number
@@ -339,6 +340,12 @@ class Optimizer:
         return f"<{type(self).__name__} learning_rate={self.learning_rate:g}, iterations={self.iterations}>"
 
 
+def _contiguous_alike(*arrays: np.ndarray) -> bool:
+    """Whether the arrays share one float dtype and are C-contiguous (what the kernels take)."""
+    dtype = arrays[0].dtype
+    return dtype.kind == "f" and all(a.dtype == dtype and a.flags.c_contiguous for a in arrays)
+
+
 @OPTIMIZERS.register("sgd")
 class SGD(Optimizer):
     """Gradient descent, with optional momentum (Keras's form: the velocity holds lr·g).
@@ -540,6 +547,12 @@ class Adam(Optimizer):
         t = self.iterations + 1
         alpha = learning_rate * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
         m, v, tmp = slots["momentum"], slots["velocity"], slots["_scratch"]
+        fused = None if self.amsgrad else _accelerate.kernel("adam")
+        if fused is not None and _contiguous_alike(variable, grad, m, v):
+            scalar = variable.dtype.type
+            fused(variable, grad, m, v, scalar(alpha), scalar(1.0 - self.beta_1),
+                  scalar(1.0 - self.beta_2), scalar(self.epsilon))  # fmt: skip
+            return
         # In place, one scratch array: the same arithmetic as the formulas above, no allocation.
         np.subtract(grad, m, out=tmp)
         tmp *= 1.0 - self.beta_1

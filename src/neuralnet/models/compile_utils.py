@@ -141,7 +141,11 @@ class CompiledLoss:
                 grads.append(None)
                 fused.append(False)
                 continue
-            fused_result = None if activation is None else loss.fused_value_and_gradient(activation, y, out, sw)
+            fused_result = (
+                None
+                if activation is None
+                else loss.fused_value_and_gradient(activation, y, out, sw)
+            )
             if fused_result is not None:
                 value, grad = fused_result
                 fused.append(True)

@@ -778,7 +778,7 @@ class Model(Layer):
             for result, out in zip(results, outputs):
                 result[start:stop] = out
             start = stop
-            callback_list.on_predict_batch_end(step, {"size": stop - (stop - len(outputs[0]))})
+            callback_list.on_predict_batch_end(step, {"size": len(outputs[0])})
         callback_list.on_predict_end()
         if results is None:
             results = [

@@ -1,0 +1,74 @@
+"""Optional compiled kernels (numba) for the element-wise hot spots of training.
+
+Adam's update is ten element-wise passes over every parameter in NumPy; compiled, it is one pass.
+The kernels do exactly the arithmetic of the NumPy code they replace, in the same order and in the
+parameters' own float type, so both paths give the same numbers (the tests check this bit for bit).
+
+numba is optional (`pip install 'neuralnet[fast]'`); it is imported on the first optimizer step that
+could use it, never at `import neuralnet`. `neuralnet.config.set_accelerator(None)` turns it off.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from collections.abc import Callable
+from typing import Any
+
+_MODES = ("auto", "numba", None)
+_mode: str | None = "auto"
+_kernels: dict[str, Callable[..., Any]] | None = None
+
+
+def set_accelerator(mode: str | None) -> None:
+    """`'auto'` (numba when installed), `'numba'` (required) or `None` (pure NumPy)."""
+    global _mode
+    if mode not in _MODES:
+        raise ValueError(f"set_accelerator: expected 'auto', 'numba' or None, received {mode!r}.")
+    if mode == "numba" and importlib.util.find_spec("numba") is None:
+        raise ImportError(
+            "The 'numba' accelerator needs the optional package 'numba', which is not installed. "
+            "Install it with: pip install 'neuralnet[fast]'"
+        )
+    _mode = mode
+
+
+def accelerator() -> str | None:
+    """The accelerator in use: `'numba'` or `None`."""
+    if _mode is None:
+        return None
+    return "numba" if importlib.util.find_spec("numba") is not None else None
+
+
+def kernel(name: str) -> Callable[..., Any] | None:
+    """The compiled kernel `name`, or `None` when no accelerator is in use."""
+    global _kernels
+    if _mode is None:
+        return None
+    if _kernels is None:
+        _kernels = _compile() if importlib.util.find_spec("numba") is not None else {}
+    return _kernels.get(name)
+
+
+def _compile() -> dict[str, Callable[..., Any]]:
+    from numba import njit  # noqa: PLC0415 (optional, imported on first use)
+
+    @njit(cache=True)
+    def adam(p, g, mf, vf, alpha, one_minus_beta_1, one_minus_beta_2, epsilon):  # pragma: no cover
+        # 1-D views of the parameter, its gradient and Adam's two moments, updated in place
+        for i in range(p.size):
+            gi = g[i]
+            mi = mf[i] + (gi - mf[i]) * one_minus_beta_1  # m ← m + (1 − β₁)(g − m)
+            vi = vf[i] + (gi * gi - vf[i]) * one_minus_beta_2  # v ← v + (1 − β₂)(g² − v)
+            mf[i] = mi
+            vf[i] = vi
+            p[i] -= mi / (math.sqrt(vi) + epsilon) * alpha  # θ ← θ − α·m/(√v + ε)
+
+    def flat(function: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*arrays_then_scalars: Any) -> None:
+            arrays = [a.reshape(-1) for a in arrays_then_scalars[:4]]
+            function(*arrays, *arrays_then_scalars[4:])
+
+        return call
+
+    return {"adam": flat(adam)}

@@ -1,0 +1,662 @@
+"""Findings of a review of the models, the data path, the callbacks, the Layer base and `testing`.
+
+The tests of the first part fail today: each one reproduces a bug and asserts the behaviour it should
+have (Keras 3.15's, checked with Keras 3.15.1 on the JAX backend, unless the docstring says otherwise).
+The tests of the second part pass: they pin down tricky behaviours that were checked and found
+correct, and that no other test covered.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import neuralnet
+from neuralnet import Input, Model, Sequential, callbacks, layers, metrics, optimizers, regularizers
+from neuralnet.testing import check_gradients
+
+
+@pytest.fixture
+def float64():
+    neuralnet.config.set_floatx("float64")
+
+
+def _xy(n=10, n_in=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, n_in)).astype("float32")
+    y = rng.standard_normal((n, 1)).astype("float32")
+    return x, y
+
+
+def _two_output_model():
+    inputs = Input((3,))
+    a = layers.Dense(1, name="a")(inputs)
+    b = layers.Dense(2, name="b")(inputs)
+    return Model(inputs, [a, b])
+
+
+# ==================================================================================================
+# Bugs (these tests fail until the bug is fixed)
+# ==================================================================================================
+
+# -- inputs and outputs given as dicts --------------------------------------------------------------
+
+
+def test_dict_inputs_are_matched_by_the_keys_of_the_models_inputs_dict():
+    """`Model({'x1': a, 'x2': b}, out)` names its inputs by the dict keys in Keras 3, and
+    `predict({'x1': ..., 'x2': ...})` works. neuralnet matches the data dict against the Input
+    *layer* names only, and the error is self-contradictory: "the dict of inputs has no entry for
+    ['ina', 'inb']; the model's inputs are ['ina', 'inb']" (model.py `_standardize_inputs`,
+    functional.py `input_names` ignores `_input_keys`)."""
+    a, b = Input((3,), name="ina"), Input((2,), name="inb")
+    model = Model({"x1": a, "x2": b}, layers.Dense(1)(layers.Concatenate()([a, b])))
+    rng = np.random.default_rng(0)
+    xa = rng.standard_normal((5, 3)).astype("float32")
+    xb = rng.standard_normal((5, 2)).astype("float32")
+    expected = model.predict([xa, xb], verbose=0)
+    np.testing.assert_allclose(model.predict({"x1": xa, "x2": xb}, verbose=0), expected)
+
+
+def test_a_model_with_dict_outputs_predicts_a_dict():
+    """Keras 3: a model built with `outputs={'p': ..., 'q': ...}` returns a dict with those keys
+    from `predict` and from `model(x)`. neuralnet returns a list, so `model.predict(x)['p']` fails
+    (model.py `predict` and `Model.forward` always flatten)."""
+    inputs = Input((3,))
+    model = Model(inputs, {"p": layers.Dense(1)(inputs), "q": layers.Dense(2)(inputs)})
+    x, _ = _xy()
+    predicted = model.predict(x, verbose=0)
+    assert isinstance(predicted, dict) and set(predicted) == {"p", "q"}
+    assert predicted["p"].shape == (10, 1) and predicted["q"].shape == (10, 2)
+    called = model(x)
+    assert isinstance(called, dict)
+    np.testing.assert_allclose(called["q"], predicted["q"], rtol=1e-6)
+
+
+# -- single-output models given one-element lists (Keras 3 accepts them) ---------------------------
+
+
+def test_single_output_model_accepts_targets_and_weights_as_a_one_element_list():
+    """Keras 3 accepts `y=[y]` and `sample_weight=[w]` for a model with one output, and in
+    particular for `Model(inputs, [output])`. neuralnet turns `[y]` into one array of shape
+    (1, N, 1): fit fails with "needs targets shaped like (None, 1) ... received (None, 10, 1)",
+    evaluate with "x has 10 samples, y has 1 samples" (model.py `_standardize_targets`:
+    `[y]` is only unwrapped when the model has several outputs)."""
+    x, y = _xy()
+    w = np.linspace(0.5, 1.5, 10).astype("float32")
+    inputs = Input((3,))
+    for outputs in (layers.Dense(1)(inputs), [layers.Dense(1)(inputs)]):
+        model = Model(inputs, outputs)
+        model.compile(optimizers.SGD(0.0), "mse")
+        plain = model.evaluate(x, y, verbose=0)
+        assert model.evaluate(x, [y], verbose=0) == pytest.approx(plain)
+        weighted = model.evaluate(x, y, sample_weight=w, verbose=0)
+        assert model.evaluate(x, [y], sample_weight=[w], verbose=0) == pytest.approx(weighted)
+        model.fit(x, [y], epochs=1, verbose=0)
+
+
+def test_single_output_model_accepts_compile_arguments_as_one_element_lists():
+    """Keras 3, one output: `loss=['mse']`, `loss_weights=[2.0]` and `metrics=[['mae']]` mean
+    the same as `'mse'`, `2.0` and `['mae']`. neuralnet raises "Cannot interpret ['mse'] as a
+    loss", "float() argument must be ... not 'list'" and "Cannot interpret ['mae'] as a metric"
+    (compile_utils.py `_per_output` and `CompiledMetrics._spread` only unwrap lists for n > 1)."""
+    x, y = _xy()
+    model = Sequential([Input((3,)), layers.Dense(1, name="out")])
+    model.compile(optimizers.SGD(0.0), "mse")
+    plain = model.evaluate(x, y, verbose=0)
+    model.compile(optimizers.SGD(0.0), loss=["mse"])
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(plain)
+    model.compile(optimizers.SGD(0.0), loss="mse", loss_weights=[2.0])
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(2 * plain)
+    model.compile(optimizers.SGD(0.0), loss="mse", metrics=[["mae"]])
+    logs = model.evaluate(x, y, verbose=0, return_dict=True)
+    assert sorted(logs) == ["loss", "mae"]
+
+
+# -- sample weights and class weights ---------------------------------------------------------------
+
+
+def test_validation_split_does_not_apply_class_weight_to_the_validation_loss():
+    """Keras 3 splits (x, y, sample_weight) first and applies `class_weight` to the training batches
+    only, so `val_loss` is the plain loss of the held-out tail (checked: 0.6546 in Keras, 1.6908 in
+    neuralnet for this case). neuralnet converts class_weight to sample weights *before* the split
+    (model.py fit: `sws` from class_weight, then `train_validation_split(xs + ys + sws)`), so the
+    validation loss is class-weighted."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((20, 3)).astype("float32")
+    y = rng.integers(0, 2, 20).astype("float32")
+    model = Sequential([Input((3,)), layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizers.SGD(0.0), "binary_crossentropy")
+    history = model.fit(x, y, validation_split=0.5, class_weight={0: 1.0, 1: 5.0}, shuffle=False,
+                        batch_size=4, verbose=0)  # fmt: skip
+    assert history.history["val_loss"][0] == pytest.approx(
+        model.evaluate(x[10:], y[10:], verbose=0), rel=1e-6
+    )
+
+
+@pytest.mark.parametrize("method", ["fit", "evaluate"])
+def test_sample_weight_of_the_wrong_length_is_rejected_before_training(method):
+    """`sample_weight` is never checked against the number of samples. A longer array is silently
+    accepted (fit shuffles with indices < n; evaluate slices it batch by batch and ignores the
+    rest); a shorter one fails deep inside a batch with an IndexError, after some steps already
+    changed the weights. Keras 3 raises at once: "Data cardinality is ambiguous ... 'sample_weight'
+    sizes: 25". (model.py fit/evaluate: `check_same_length` is called for x and y only.)"""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((8, 3)).astype("float32")
+    y = rng.integers(0, 2, 8).astype("float32")
+    model = Sequential([Input((3,)), layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizers.SGD(0.1), "binary_crossentropy")
+    before = model.get_weights()
+    with pytest.raises(ValueError, match="sample"):
+        getattr(model, method)(x, y, sample_weight=np.ones(12), batch_size=4, verbose=0)
+    for old, new in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(old, new)
+
+
+@pytest.mark.parametrize("count", [1, 3])
+def test_a_list_of_sample_weights_must_have_one_entry_per_output(count):
+    """Two outputs, `sample_weight=[w]`: neuralnet zips the losses with the one-element list, so
+    the second output's loss silently disappears from the cost (`b_loss: 0.0`, `loss` = `a_loss`)
+    and that output is not trained; with three entries the extra one is ignored. Keras 3 raises
+    "You should provide one `sample_weight` array per output in `y`" (model.py
+    `_standardize_sample_weights` takes the list as is)."""
+    x, ya = _xy(n=12)
+    yb = np.random.default_rng(1).standard_normal((12, 2)).astype("float32")
+    w = np.linspace(0.1, 2.0, 12).astype("float32")
+    model = _two_output_model()
+    model.compile(optimizers.SGD(0.0), loss=["mse", "mse"])
+    with pytest.raises(ValueError, match="sample_weight"):
+        model.evaluate(x, [ya, yb], sample_weight=[w] * count, verbose=0)
+
+
+# -- layers shared across nesting levels ----------------------------------------------------------
+
+
+def _shared_across_levels(regularizer=None):
+    shared = layers.Dense(3, kernel_regularizer=regularizer, name="shared")
+    inner_input = Input((3,))
+    inner = Model(inner_input, shared(inner_input), name="inner")
+    outer_input = Input((3,))
+    outer = Model(outer_input, layers.Add()([inner(outer_input), shared(outer_input)]))
+    return outer, shared
+
+
+def test_a_layer_used_in_a_nested_model_and_in_the_outer_model_is_counted_once():
+    """A layer called inside a nested model *and* directly in the outer model is listed twice:
+    `weights` has 4 arrays instead of 2, `count_params()` is 24 instead of 12, `losses` has its
+    penalty twice and `evaluate` adds it twice. Keras 3: 2 weights, 12 params, one penalty.
+    (model.py `_unique_layers`/`weights`/`_leaf_layers`/`_trainable_entries` deduplicate per
+    level only; `Model.regularization_penalty` likewise.)"""
+    model, shared = _shared_across_levels(regularizers.L2(0.1))
+    assert len(model.weights) == 2
+    assert model.count_params() == 12
+    assert len(model.trainable_weights) == 2
+    model.compile(optimizers.SGD(0.0), "mse")
+    x, _ = _xy()
+    y = np.random.default_rng(1).standard_normal((10, 3)).astype("float32")
+    predicted = model.predict(x, verbose=0).astype(np.float64)
+    kernel = shared.params["kernel"].astype(np.float64)
+    expected = np.mean((predicted - y) ** 2) + 0.1 * np.sum(kernel**2)
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_layer_used_in_a_nested_model_and_in_the_outer_model_gets_the_summed_gradient(float64):
+    """The same graph as above: the layer's two calls are at different levels, so neither is marked
+    `shared` and the second backward overwrites the first one's gradients instead of adding to them
+    (relative error 1/3 on every parameter); the optimizer then also applies the (wrong) gradient
+    twice, because the parameter is listed twice in the training plan."""
+    model, _ = _shared_across_levels()
+    model.compile("sgd", "mse")
+    rng = np.random.default_rng(0)
+    report = check_gradients(
+        model,
+        x=rng.standard_normal((10, 3)),
+        y=rng.standard_normal((10, 3)),
+        raise_on_failure=False,
+    )
+    assert report.passed, str(report)
+
+
+# -- freezing without fit -------------------------------------------------------------------------
+
+
+def test_train_on_batch_does_not_update_a_layer_frozen_after_the_first_step():
+    """`_training_plan` is cached and only rebuilt by `fit`, `compile` or `Model.trainable`; setting
+    `layer.trainable = False` (the usual way to freeze one layer) is ignored by `train_on_batch`, which
+    keeps updating the frozen layer. `fit` on the same model respects the freeze (with a warning).
+    Keras 3 (JAX) refuses the call ("the optimizer was built with 4 variables"); it never updates a
+    frozen layer. (model.py `_training_plan_for_step`; layer.py `trainable` setter.)"""
+    x, y = _xy()
+    model = Sequential([Input((3,)), layers.Dense(4, name="first"), layers.Dense(1)])
+    model.compile(optimizers.SGD(0.1), "mse")
+    model.train_on_batch(x, y)
+    model.layers[0].trainable = False
+    frozen = model.layers[0].params["kernel"].copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # a warning about the reset state is fine
+        model.train_on_batch(x, y)
+    np.testing.assert_array_equal(model.layers[0].params["kernel"], frozen)
+
+
+def test_train_on_batch_of_the_outer_model_does_not_update_a_nested_model_frozen_later():
+    """The same stale plan one level up: `inner.trainable = False` resets `inner`'s plan, not the
+    outer model's, so `outer.train_on_batch` keeps training the frozen nested model (the GAN /
+    transfer-learning pattern)."""
+    x, y = _xy()
+    inner = Sequential([Input((3,)), layers.Dense(4, name="inner_dense")], name="inner")
+    inputs = Input((3,))
+    outer = Model(inputs, layers.Dense(1, name="head")(inner(inputs)))
+    outer.compile(optimizers.SGD(0.1), "mse")
+    outer.train_on_batch(x, y)
+    inner.trainable = False
+    frozen = inner.layers[0].params["kernel"].copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        outer.train_on_batch(x, y)
+    np.testing.assert_array_equal(inner.layers[0].params["kernel"], frozen)
+
+
+# -- activity regularization in nested models -----------------------------------------------------
+
+
+def test_activity_regularization_inside_a_nested_model_is_part_of_the_loss():
+    """A nested model's activity penalty is computed (inner `_last_activity_penalty`) and its gradient
+    is backpropagated, but the outer model only adds the activity penalties of its own steps, so the
+    reported loss lacks it (0.970 instead of 1.425 here; the same layers in one flat Sequential give
+    1.425; Keras 3 includes it) and the cost no longer matches the gradient. (functional.py
+    `run_forward`/`_activity_penalty`.)"""
+    x, y = _xy(n=6)
+    inner = Sequential([Input((3,)), layers.Dense(4, activation="tanh",
+                        activity_regularizer=regularizers.L2(0.5))], name="inner")  # fmt: skip
+    inputs = Input((3,))
+    model = Model(inputs, layers.Dense(1)(inner(inputs)))
+    model.compile(optimizers.SGD(0.0), "mse")
+    hidden = inner.predict(x, verbose=0).astype(np.float64)
+    predicted = model.predict(x, verbose=0).astype(np.float64)
+    expected = np.mean((predicted - y) ** 2) + 0.5 * np.sum(hidden**2) / len(x)
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(expected, rel=1e-5)
+
+
+def test_activity_regularization_inside_a_nested_model_matches_finite_differences(float64):
+    """The same model in float64: the gradient (which has the penalty) disagrees with the cost
+    (which lacks it), relative errors 0.06 to 0.22."""
+    inner = Sequential([Input((3,)), layers.Dense(4, activation="tanh",
+                        activity_regularizer=regularizers.L2(0.5))], name="inner")  # fmt: skip
+    inputs = Input((3,))
+    model = Model(inputs, layers.Dense(1)(inner(inputs)))
+    model.compile("sgd", "mse")
+    rng = np.random.default_rng(0)
+    report = check_gradients(
+        model, x=rng.standard_normal((6, 3)), y=rng.standard_normal((6, 1)), raise_on_failure=False
+    )
+    assert report.passed, str(report)
+
+
+# -- metric objects and names ------------------------------------------------------------------------
+
+
+def test_compiling_twice_with_the_same_metric_object_keeps_its_name():
+    """`CompiledMetrics.build` prefixes the output name by assigning `metric.name`, i.e. it renames
+    the user's object: the second compile logs `a_a_mean_absolute_error`, a third `a_a_a_...`.
+    Keras 3 logs `a_mean_absolute_error` each time. (compile_utils.py `CompiledMetrics.build`.)"""
+    x, ya = _xy(n=10)
+    yb = np.random.default_rng(1).standard_normal((10, 2)).astype("float32")
+    model = _two_output_model()
+    mae = metrics.MeanAbsoluteError()
+    for _ in range(2):
+        model.compile("sgd", loss="mse", metrics={"a": [mae]})
+        logs = model.evaluate(x, [ya, yb], verbose=0, return_dict=True)
+        assert sorted(logs) == ["a_loss", "a_mean_absolute_error", "b_loss", "loss"]
+
+
+def test_a_metric_object_in_a_flat_list_is_not_shared_by_the_outputs():
+    """With two outputs, `metrics=[MeanAbsoluteError()]` puts the *same* object in both outputs' lists;
+    it is renamed twice (`b_a_mean_absolute_error`), logged once, and accumulates both outputs'
+    errors into one state. Strings in a flat list get one metric per output (`a_mae`, `b_mae`), so
+    an object should too (or, as in Keras 3, a flat list should be refused with a ValueError)."""
+    x, ya = _xy(n=10)
+    yb = np.random.default_rng(1).standard_normal((10, 2)).astype("float32")
+    model = _two_output_model()
+    try:
+        model.compile("sgd", loss="mse", metrics=[metrics.MeanAbsoluteError()])
+        logs = model.evaluate(x, [ya, yb], verbose=0, return_dict=True)
+    except ValueError:
+        return  # refusing the ambiguous list, as Keras 3 does, is also correct
+    pa, pb = model.predict(x, verbose=0)
+    assert logs["a_mean_absolute_error"] == pytest.approx(np.mean(np.abs(pa - ya)), rel=1e-5)
+    assert logs["b_mean_absolute_error"] == pytest.approx(np.mean(np.abs(pb - yb)), rel=1e-5)
+
+
+def test_metrics_with_the_same_name_are_not_silently_dropped():
+    """A layer shared by two outputs gives two outputs named `c`; their two accuracy metrics are both
+    named `c_accuracy`, and `_logs()` (a dict) keeps only one of them. Keras 3 makes the names unique:
+    `c_accuracy` and `c_accuracy_1`. (compile_utils.py `CompiledMetrics.build`; model.py `_logs`.)"""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 3)).astype("float32")
+    y1, y2 = np.eye(3)[rng.integers(0, 3, 6)], np.eye(3)[rng.integers(0, 3, 6)]
+    classifier = layers.Dense(3, activation="softmax", name="c")
+    a, b = Input((3,)), Input((3,))
+    model = Model([a, b], [classifier(a), classifier(b)])
+    model.compile("sgd", "categorical_crossentropy", metrics=[["accuracy"], ["accuracy"]])
+    logs = model.evaluate([x, x[::-1]], [y1, y2], verbose=0, return_dict=True)
+    accuracies = [key for key in logs if "accuracy" in key]
+    assert len(accuracies) == 2, logs
+
+
+def test_an_output_without_a_loss_has_no_loss_entry_in_the_logs():
+    """`loss={'a': 'mse'}` on a two-output model: output `b` has no loss, yet the logs report
+    `b_loss: 0.0`, which reads as a perfect fit of `b`. Keras 3 logs no `b_loss`. (model.py
+    `_make_compiled` makes a tracker for every output; compile_utils.py `value` appends 0.0.)"""
+    x, ya = _xy(n=10)
+    yb = np.random.default_rng(1).standard_normal((10, 2)).astype("float32")
+    inputs = Input((3,))
+    model = Model(inputs, {"a": layers.Dense(1)(inputs), "b": layers.Dense(2)(inputs)})
+    model.compile("sgd", loss={"a": "mse"})
+    logs = model.evaluate(x, {"a": ya, "b": yb}, verbose=0, return_dict=True)
+    assert "b_loss" not in logs
+
+
+# -- callbacks: Keras 3's hooks and logs ------------------------------------------------------------
+
+
+class _TestHooks(callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def on_test_begin(self, logs=None):
+        self.calls.append(("test_begin", logs))
+
+    def on_test_batch_end(self, batch, logs=None):
+        self.calls.append(("test_batch_end", dict(logs)))
+
+    def on_test_end(self, logs=None):
+        self.calls.append(("test_end", dict(logs)))
+
+
+def test_fit_calls_the_test_hooks_of_its_callbacks_during_validation():
+    """Keras 3's fit validates with `self.evaluate(..., callbacks=callbacks)`, so a callback's
+    `on_test_begin`, `on_test_batch_end` (one per validation batch) and `on_test_end` (with the
+    validation logs) run every epoch. neuralnet passes `callback_list=None` to `_evaluate_arrays`
+    during fit (model.py `_fit_epochs`), so none of them is called."""
+    x, y = _xy()
+    model = Sequential([Input((3,)), layers.Dense(1)])
+    model.compile(optimizers.SGD(0.0), "mse")
+    hooks = _TestHooks()
+    history = model.fit(x, y, batch_size=4, epochs=1, validation_split=0.5, callbacks=[hooks],
+                        verbose=0)  # fmt: skip
+    kinds = [call[0] for call in hooks.calls]
+    assert kinds == ["test_begin", "test_batch_end", "test_batch_end", "test_end"]
+    assert hooks.calls[-1][1]["loss"] == pytest.approx(history.history["val_loss"][0])
+
+
+class _LogsRecorder(callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.logs = {}
+
+    def _record(self, hook, logs):
+        self.logs.setdefault(hook, logs)
+
+    def on_train_begin(self, logs=None):
+        self._record("on_train_begin", logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._record("on_epoch_begin", logs)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._record("on_train_batch_begin", logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._record("on_train_batch_end", logs)
+
+    def on_predict_begin(self, logs=None):
+        self._record("on_predict_begin", logs)
+
+    def on_predict_batch_end(self, batch, logs=None):
+        self._record("on_predict_batch_end", logs)
+
+    def on_predict_end(self, logs=None):
+        self._record("on_predict_end", logs)
+
+
+def test_every_hook_receives_a_dict_of_logs_as_in_keras():
+    """Keras 3's CallbackList hands every hook a dict (`{}` when there is nothing to report), so
+    Keras callbacks write `logs.get(...)` or `logs['lr'] = ...` in any hook. neuralnet passes `None`
+    to on_train_begin, on_epoch_begin, on_train_batch_begin, on_predict_begin and on_predict_end
+    (callbacks.py CallbackList; model.py fit/predict)."""
+    x, y = _xy()
+    model = Sequential([Input((3,)), layers.Dense(1)])
+    model.compile(optimizers.SGD(0.0), "mse")
+    recorder = _LogsRecorder()
+    model.fit(x, y, batch_size=10, epochs=1, callbacks=[recorder], verbose=0)
+    model.predict(x, callbacks=[recorder], verbose=0)
+    not_dicts = {hook: logs for hook, logs in recorder.logs.items() if not isinstance(logs, dict)}
+    assert not not_dicts
+
+
+def test_predict_batch_logs_carry_the_outputs_as_in_keras():
+    """Keras 3 calls `on_predict_batch_end(batch, {'outputs': batch_outputs})`; callbacks that collect
+    predictions read `logs['outputs']`. neuralnet passes `{'size': n}` only (model.py predict)."""
+    x, _ = _xy()
+    model = Sequential([Input((3,)), layers.Dense(1)])
+    recorder = _LogsRecorder()
+    model.predict(x, batch_size=10, callbacks=[recorder], verbose=0)
+    logs = recorder.logs["on_predict_batch_end"]
+    assert "outputs" in logs
+    np.testing.assert_allclose(logs["outputs"], model.predict(x, verbose=0), rtol=1e-6)
+
+
+def test_train_batch_logs_hold_only_the_metrics_as_in_keras():
+    """Keras 3's batch logs are the running metrics only (`{'loss': ...}`); neuralnet adds a `size`
+    entry (model.py `_fit_epochs` and `_evaluate_arrays`), so a Keras callback that records or
+    averages every logged key picks up the batch size as if it were a metric. NOTE: the existing
+    tests/test_callbacks.py::test_hooks_are_called_in_keras_order_with_keras_log_keys asserts the
+    `size` key; it must change with the fix (the progress bar can count samples another way)."""
+    x, y = _xy()
+    model = Sequential([Input((3,)), layers.Dense(1)])
+    model.compile(optimizers.SGD(0.0), "mse", metrics=["mae"])
+    recorder = _LogsRecorder()
+    model.fit(x, y, batch_size=4, epochs=1, callbacks=[recorder], verbose=0)
+    assert sorted(recorder.logs["on_train_batch_end"]) == ["loss", "mae"]
+
+
+# -- neuralnet.testing ---------------------------------------------------------------------------------
+
+
+def test_check_gradients_leaves_batch_normalization_statistics_alone(float64):
+    """check_gradients runs hundreds of training-mode forward passes (two per checked scalar), and
+    each one moves BatchNormalization's moving mean and variance, so checking a trained model's
+    gradients silently changes its inference behaviour. The check should restore the layers' state
+    (and anything else forward changes) when it is done."""
+    model = Sequential([Input((3,)), layers.Dense(4, activation="tanh"),
+                        layers.BatchNormalization(), layers.Dense(1)])  # fmt: skip
+    model.compile("sgd", "mse")
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((8, 3)), rng.standard_normal((8, 1))
+    before = model.predict(x, verbose=0)
+    state = {k: v.copy() for k, v in model.layers[1].state.items()}
+    check_gradients(model, x=x, y=y)
+    for key, value in model.layers[1].state.items():
+        np.testing.assert_array_equal(value, state[key], err_msg=key)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), before)
+
+
+def test_check_gradients_of_a_nested_model_does_not_break_the_outer_models_training(float64):
+    """check_gradients(model) ends with `model.configure_input_gradients(needed=False)`. For a model
+    that is also nested in another model (where dJ/dx *is* needed), this switches off the input
+    gradient of the nested model, so every layer before it in the outer model stops learning: here
+    `first` never changes during `outer.fit`. (testing.py `_check_model`, `finally` clause.)"""
+    rng = np.random.default_rng(0)
+    inner = Sequential([Input((4,)), layers.Dense(4, activation="tanh")], name="inner")
+    inputs = Input((3,))
+    first = layers.Dense(4, name="first")
+    outer = Model(inputs, layers.Dense(1)(inner(first(inputs))))
+    outer.compile(optimizers.SGD(0.1), "mse")
+    inner.compile("sgd", "mse")
+    check_gradients(inner, x=rng.standard_normal((8, 4)), y=rng.standard_normal((8, 4)))
+    kernel = first.params["kernel"].copy()
+    outer.fit(rng.standard_normal((8, 3)), rng.standard_normal((8, 1)), epochs=2, verbose=0)
+    assert not np.array_equal(first.params["kernel"], kernel)
+
+
+def test_check_gradients_passes_a_correct_model_whose_exact_gradient_is_zero(float64):
+    """A Dense layer followed by BatchNormalization has an exactly zero bias gradient (the mean
+    subtraction removes the bias). Finite differences give ~1e-10 of rounding noise, and the relative
+    error ‖a − n‖ / (‖a‖ + ‖n‖) is then 1.0, so check_gradients raises on a correct model. An
+    absolute floor (an array whose max |a − n| is below, say, 1e-8 passes) would fix it
+    (testing.py `_relative_error`/`GradientReport.passed`)."""
+    model = Sequential([Input((3,)), layers.Dense(4), layers.BatchNormalization(), layers.Dense(1)])
+    model.compile("sgd", "mse")
+    rng = np.random.default_rng(0)
+    check_gradients(model, x=rng.standard_normal((8, 3)), y=rng.standard_normal((8, 1)))
+
+
+# ==================================================================================================
+# Checked and correct (these pass)
+# ==================================================================================================
+
+# Keras 3.15.1 (JAX) on the same data and initial weights (see `_keras_two_output_setup`).
+KERAS_TWO_OUTPUT_SPLIT = {
+    "a_loss": 2.6663553714752197, "a_mae": 1.4169756174087524, "b_accuracy": 0.4444444477558136,
+    "b_loss": 2.433474540710449, "loss": 5.09982967376709, "val_a_loss": 4.530086040496826,
+    "val_a_mae": 1.395246148109436, "val_b_accuracy": 0.3333333432674408,
+    "val_b_loss": 0.6828581690788269, "val_loss": 5.212944507598877,
+}  # fmt: skip
+KERAS_TWO_OUTPUT_ONE_WEIGHT = {
+    "a_loss": 3.1322879791259766, "a_mae": 1.4075218439102173, "b_accuracy": 0.4166666567325592,
+    "b_loss": 2.3855228424072266, "loss": 5.517810821533203,
+}  # fmt: skip
+
+
+def _keras_two_output_setup():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((12, 3)).astype("float32")
+    ya = rng.standard_normal((12, 1)).astype("float32")
+    yb = rng.integers(0, 3, 12)
+    sa = np.linspace(0.1, 2, 12).astype("float32")
+    sb = np.linspace(2, 0.1, 12).astype("float32")
+    inputs = Input((3,))
+    model = Model(inputs, [layers.Dense(1, name="a")(inputs),
+                           layers.Dense(3, activation="softmax", name="b")(inputs)])  # fmt: skip
+    model.set_weights([rng.standard_normal(w.shape).astype("float32") for w in model.get_weights()])
+    model.compile(optimizers.SGD(0.0), loss={"a": "mse", "b": "sparse_categorical_crossentropy"},
+                  metrics={"b": ["accuracy"]}, weighted_metrics={"a": ["mae"]})  # fmt: skip
+    return model, x, ya, yb, sa, sb
+
+
+def test_two_outputs_with_per_output_sample_weights_and_validation_split_match_keras():
+    """Dict targets, a dict of per-output sample weights, a weighted metric on one output, a plain
+    metric on the other, validation_split: every logged number equals Keras's."""
+    model, x, ya, yb, sa, sb = _keras_two_output_setup()
+    history = model.fit(x, {"a": ya, "b": yb}, sample_weight={"a": sa, "b": sb},
+                        validation_split=0.25, shuffle=False, batch_size=5, verbose=0)  # fmt: skip
+    assert sorted(history.history) == sorted(KERAS_TWO_OUTPUT_SPLIT)
+    for key, value in KERAS_TWO_OUTPUT_SPLIT.items():
+        assert history.history[key][0] == pytest.approx(value, rel=2e-6), key
+
+
+def test_one_sample_weight_array_is_used_for_every_output_as_in_keras():
+    model, x, ya, yb, sa, _ = _keras_two_output_setup()
+    history = model.fit(x, [ya, yb], sample_weight=sa, shuffle=False, batch_size=5, verbose=0)
+    for key, value in KERAS_TWO_OUTPUT_ONE_WEIGHT.items():
+        assert history.history[key][0] == pytest.approx(value, rel=2e-6), key
+
+
+def test_per_output_losses_are_logged_unweighted_and_the_total_is_weighted():
+    """Keras 3 (checked): with loss_weights=[2.0, 0.5], `a_loss` and `b_loss` are the plain losses and
+    `loss` = 2·a_loss + 0.5·b_loss; `evaluate` lists loss, the output losses, then the metrics."""
+    x, ya = _xy(n=10)
+    yb = np.random.default_rng(1).standard_normal((10, 2)).astype("float32")
+    model = _two_output_model()
+    model.compile(optimizers.SGD(0.0), loss=["mse", "mse"], loss_weights=[2.0, 0.5],
+                  metrics=[["mae"], ["mae"]])  # fmt: skip
+    logs = model.evaluate(x, [ya, yb], verbose=0, return_dict=True)
+    pa, pb = model.predict(x, verbose=0)
+    assert logs["a_loss"] == pytest.approx(np.mean((pa - ya) ** 2), rel=1e-5)
+    assert logs["b_loss"] == pytest.approx(np.mean((pb - yb) ** 2), rel=1e-5)
+    assert logs["loss"] == pytest.approx(2.0 * logs["a_loss"] + 0.5 * logs["b_loss"], rel=1e-6)
+    assert model.metrics_names == ["loss", "a_loss", "b_loss", "a_mae", "b_mae"]
+    assert model.evaluate(x, [ya, yb], verbose=0) == pytest.approx(
+        [logs[name] for name in model.metrics_names]
+    )
+
+
+def test_validation_split_uses_the_held_out_sample_weights():
+    """Keras 3 (checked): the tail of `sample_weight` weights the validation loss."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((20, 3)).astype("float32")
+    y = rng.integers(0, 2, 20).astype("float32")
+    weights = np.linspace(0.1, 2, 20).astype("float32")
+    model = Sequential([Input((3,)), layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizers.SGD(0.0), "binary_crossentropy")
+    history = model.fit(x, y, validation_split=0.5, sample_weight=weights, shuffle=False,
+                        batch_size=4, verbose=0)  # fmt: skip
+    assert history.history["val_loss"][0] == pytest.approx(
+        model.evaluate(x[10:], y[10:], sample_weight=weights[10:], verbose=0), rel=1e-6
+    )
+
+
+def test_training_and_inference_neither_modify_the_inputs_nor_return_arrays_that_change_later():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((10, 3)).astype("float32")
+    y = rng.integers(0, 3, 10)
+    w = rng.uniform(0.5, 1.0, 10).astype("float32")
+    originals = (x.copy(), y.copy(), w.copy())
+    model = Sequential([Input((3,)), layers.Dense(4, activation="relu"), layers.BatchNormalization(),
+                        layers.Dropout(0.3), layers.Dense(3, activation="softmax")])  # fmt: skip
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x, y, sample_weight=w, epochs=2, batch_size=3, validation_split=0.2, verbose=0)
+    model.train_on_batch(x, y, sample_weight=w)
+    for original, given in zip(originals, (x, y, w)):
+        np.testing.assert_array_equal(original, given)
+    for predict in (lambda a: model.predict(a, verbose=0), model.predict_on_batch, model):
+        first = predict(x)
+        kept = first.copy()
+        predict(2 * x)
+        np.testing.assert_array_equal(first, kept)
+
+
+@pytest.mark.usefixtures("float64")
+def test_fan_out_to_an_output_and_a_layer_and_a_shared_softmax_output_layer_have_exact_gradients():
+    """An output tensor that also feeds another layer (not fused), the same tensor listed as two
+    outputs, and a softmax classifier shared by two outputs after a shared BatchNormalization (fused
+    gradient per call, each call's forward values restored)."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 3))
+    y1, y2 = np.eye(3)[rng.integers(0, 3, 6)], np.eye(3)[rng.integers(0, 3, 6)]
+    inputs = Input((3,))
+    p = layers.Dense(3, activation="softmax")(inputs)
+    model = Model(inputs, [p, layers.Dense(1)(p)])
+    model.compile("sgd", ["categorical_crossentropy", "mse"], loss_weights=[0.3, 2.0])
+    check_gradients(model, x=x, y=[y1, rng.standard_normal((6, 1))])
+    twice = Model(inputs, [p, p])
+    twice.compile("sgd", ["categorical_crossentropy", "mse"])
+    check_gradients(twice, x=x, y=[y1, y1])
+    classifier, norm = layers.Dense(3, activation="softmax"), layers.BatchNormalization()
+    a, b = Input((3,)), Input((3,))
+    shared = Model([a, b], [classifier(norm(a)), classifier(norm(b))])
+    shared.compile("sgd", "categorical_crossentropy")
+    check_gradients(shared, x=[x, 2 * x[::-1] + 1], y=[y1, y2])
+
+
+def test_a_batch_larger_than_the_data_is_one_step():
+    x, y = _xy(n=10)
+    model = Sequential([Input((3,)), layers.Dense(1)])
+    model.compile(optimizers.SGD(0.1), "mse")
+    model.fit(x, y, batch_size=100, epochs=1, verbose=0)
+    assert int(model.optimizer.iterations) == 1
+
+
+def test_rebuilding_a_sequential_keeps_one_node_per_layer():
+    """build, add, pop and build again: the nodes of earlier builds are forgotten, so `layer.input`
+    and `layer.output` describe the current graph."""
+    x, _ = _xy()
+    model = Sequential([layers.Dense(4)])
+    model.build((None, 3))
+    model.add(layers.Dense(2))
+    model.pop()
+    model.add(layers.Dense(5))
+    model.build((None, 3))
+    assert [len(layer._inbound_nodes) for layer in model.layers] == [1, 1]
+    assert model.layers[1].output is model.outputs[0]
+    assert model.predict(x, verbose=0).shape == (10, 5)
