@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import platform
 import statistics
@@ -60,7 +61,7 @@ def median(values: list[float]) -> float:
 def mlp_flops_per_sample(sizes: tuple[int, ...]) -> int:
     """Floating-point operations of one training step per sample: 2·m·n per matrix product, three
     products per layer (forward, dW, dX) except dX of the first layer."""
-    products = [(a, b) for a, b in zip(sizes[:-1], sizes[1:])]
+    products = [(a, b) for a, b in itertools.pairwise(sizes)]
     forward = sum(2 * a * b for a, b in products)
     grad_w = forward
     grad_x = sum(2 * a * b for a, b in products[1:])
@@ -90,7 +91,7 @@ def matmul_peak_gflops(
 def set_threads(threads: int) -> None:
     """Limit NumPy's BLAS to `threads` (threadpoolctl), for every framework alike."""
     try:
-        from threadpoolctl import threadpool_limits  # noqa: PLC0415
+        from threadpoolctl import threadpool_limits
 
         threadpool_limits(threads)
     except ImportError:
@@ -100,7 +101,7 @@ def set_threads(threads: int) -> None:
 def blas_info() -> str:
     """The BLAS NumPy uses and its thread count (threadpoolctl when installed)."""
     try:
-        from threadpoolctl import threadpool_info  # noqa: PLC0415
+        from threadpoolctl import threadpool_info
     except ImportError:
         return "unknown (install threadpoolctl)"
     pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]

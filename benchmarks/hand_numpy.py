@@ -8,10 +8,10 @@ batch normalization and dropout after each hidden layer (workload W2).
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
-
 from common import glorot_uniform
 
 
@@ -27,7 +27,7 @@ class HandMLP:
     ) -> None:
         rng = np.random.default_rng(seed)
         self.rng = rng
-        self.W = [glorot_uniform(rng, a, b) for a, b in zip(sizes[:-1], sizes[1:])]
+        self.W = [glorot_uniform(rng, a, b) for a, b in itertools.pairwise(sizes)]
         self.b = [np.zeros(b, dtype=np.float32) for b in sizes[1:]]
         self.dropout = batch_norm_dropout
         self.params = [p for pair in zip(self.W, self.b) for p in pair]

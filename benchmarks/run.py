@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -29,8 +28,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import common  # noqa: E402
-import runners  # noqa: E402
+import common
+import runners
 
 BATCH_SIZES = (32, 128, 1024)
 
@@ -113,7 +112,7 @@ def scaling(threads, quick):
 
 def plot_scaling(results, peak, path):
     sys.path.insert(0, os.path.join(HERE, "..", "src"))
-    from neuralnet import plotting  # noqa: PLC0415
+    from neuralnet import plotting
 
     figure = plotting.new_figure((13, 3.8))
     axes = figure.subplots(1, 3)
@@ -175,8 +174,13 @@ def write_results(path, info, n, w1, w2, w3, w4_peak, memory, imports, args, ela
     lines.append(f"Measured {datetime.datetime.now():%Y-%m-%d %H:%M} by `make bench` "
                  f"(`python benchmarks/run.py{' ' + ' '.join(args) if args else ''}`), {elapsed / 60:.1f} min.")  # fmt: skip
     lines += ["", "| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in info.items()]
-    lines += ["", "Seconds per epoch are medians of epochs timed round-robin across the frameworks in one "
-              "run; *speed-up* is the framework's time divided by neuralnet's (above 1: neuralnet is faster)."]  # fmt: skip
+    lines += [
+        "",
+        (
+            "Seconds per epoch are medians of epochs timed round-robin across the frameworks in one run; "
+            "*speed-up* is the framework's time divided by neuralnet's (above 1: neuralnet is faster)."
+        ),
+    ]
 
     def table(title, rows, n):
         out = ["", f"## {title}", ""]
@@ -216,8 +220,11 @@ def write_results(path, info, n, w1, w2, w3, w4_peak, memory, imports, args, ela
         ]
         lines += [f"| {k} | {v * 1000:.1f} | {v / w3['neuralnet']:.2f}x |" for k, v in w3.items()]
     if w4_peak is not None:
-        lines += ["", "## W4: scaling", "", f"NumPy float32 matrix-product peak on this machine: {w4_peak:.0f} GFLOP/s "
-                  "(1024×784 by 784×256). See `scaling.png`.", "", "![scaling](scaling.png)"]  # fmt: skip
+        peak_line = (
+            f"NumPy float32 matrix-product peak on this machine: {w4_peak:.0f} GFLOP/s "
+            "(1024×784 by 784×256)."
+        )
+        lines += ["", "## W4: scaling", "", peak_line, "", "![scaling](scaling.png)"]
     if memory:
         lines += [
             "",

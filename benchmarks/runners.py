@@ -8,12 +8,12 @@ is not installed is skipped by the caller (`available()` says which are).
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-
 from hand_numpy import HandMLP
 
 
@@ -32,7 +32,7 @@ def available(module: str) -> bool:
 
 
 def neuralnet_trainer(x, y, sizes, batch_size, batch_norm_dropout=None, seed=0) -> Trainer:
-    import neuralnet as nn  # noqa: PLC0415
+    import neuralnet as nn
 
     nn.utils.set_random_seed(seed)
     stack = [nn.Input((sizes[0],))]
@@ -65,12 +65,12 @@ def numpy_trainer(x, y, sizes, batch_size, batch_norm_dropout=None, seed=0) -> T
 def torch_trainer(
     x, y, sizes, batch_size, batch_norm_dropout=None, seed=0, fused=False, threads=2
 ) -> Trainer:
-    import torch  # noqa: PLC0415
+    import torch
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     modules: list = []
-    for a, b in zip(sizes[:-2], sizes[1:-1]):
+    for a, b in itertools.pairwise(sizes):
         modules += [torch.nn.Linear(a, b), torch.nn.ReLU()]
         if batch_norm_dropout is not None:
             # Keras's BatchNormalization(momentum=0.99, epsilon=1e-3) in PyTorch's terms
@@ -115,10 +115,10 @@ def torch_trainer(
 
 
 def sklearn_trainer(x, y, sizes, batch_size, seed=0) -> Trainer:
-    import warnings  # noqa: PLC0415
+    import warnings
 
-    from sklearn.exceptions import ConvergenceWarning  # noqa: PLC0415
-    from sklearn.neural_network import MLPClassifier  # noqa: PLC0415
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
 
     model = MLPClassifier(
         hidden_layer_sizes=tuple(sizes[1:-1]), activation="relu", solver="adam", alpha=0.0,
@@ -148,12 +148,12 @@ def configure_jax_threads(threads: int) -> None:
 
 
 def jax_trainer(x, y, sizes, batch_size, seed=0) -> Trainer:
-    import jax  # noqa: PLC0415
-    import jax.numpy as jnp  # noqa: PLC0415
+    import jax
+    import jax.numpy as jnp
 
     key = jax.random.PRNGKey(seed)
     params = []
-    for a, b in zip(sizes[:-1], sizes[1:]):
+    for a, b in itertools.pairwise(sizes):
         key, sub = jax.random.split(key)
         limit = np.sqrt(6.0 / (a + b))
         params.append(

@@ -58,7 +58,7 @@ def test_hooks_are_called_in_keras_order_with_keras_log_keys():
     kinds = [call[0] for call in recorder.calls]
     assert kinds == ["train_begin", "epoch_begin", "batch_end", "epoch_end",
                      "epoch_begin", "batch_end", "epoch_end", "train_end"]  # fmt: skip
-    assert recorder.calls[2][2] == ["accuracy", "loss", "size"]
+    assert recorder.calls[2][2] == ["accuracy", "loss"]
     assert recorder.calls[3][2] == ["accuracy", "loss", "val_accuracy", "val_loss"]
     assert (
         recorder.model is not None

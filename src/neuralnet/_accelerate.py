@@ -51,7 +51,7 @@ def kernel(name: str) -> Callable[..., Any] | None:
 
 
 def _compile() -> dict[str, Callable[..., Any]]:
-    from numba import njit  # noqa: PLC0415 (optional, imported on first use)
+    from numba import njit
 
     @njit(cache=True)
     def adam(p, g, mf, vf, alpha, one_minus_beta_1, one_minus_beta_2, epsilon):  # pragma: no cover

@@ -114,10 +114,14 @@ class CallbackList:
         return bool(self._batch_callbacks.get(hook))
 
     def _call(self, hook: str, *args: Any) -> None:
+        # Keras always passes a dict of logs (possibly empty), never None.
+        *head, logs = args
+        logs = logs if logs is not None else {}
         for callback in self.callbacks:
-            getattr(callback, hook)(*args)
+            getattr(callback, hook)(*head, logs)
 
     def _call_batch(self, hook: str, batch: int, logs: dict | None) -> None:
+        logs = logs if logs is not None else {}
         for callback in self._batch_callbacks[hook]:
             getattr(callback, hook)(batch, logs)
 
@@ -271,7 +275,7 @@ class ProgbarLogger(Callback):
         return f"{self._samples / elapsed:,.0f} samples/s" if elapsed > 0 and self._samples else ""
 
     def _postfix(self, logs: dict | None) -> str:
-        shown = {k: v for k, v in (logs or {}).items() if k != "size"}
+        shown = {k: v for k, v in (logs or {}).items() if k != "outputs"}
         return " - ".join(part for part in (format_logs(shown), self._rate()) if part)
 
     def _close_bar(self, logs: dict | None) -> None:
@@ -286,9 +290,7 @@ class ProgbarLogger(Callback):
         if bar is None:
             return
         bar.update(1)
-        size = (logs or {}).get("size")
-        if size:
-            self._samples += size
+        self._samples += getattr(self.model, "_last_batch_size", 0)
         now = time.perf_counter()
         if now - self._last_refresh >= self.refresh_interval:
             self._last_refresh = now
@@ -332,7 +334,8 @@ class ProgbarLogger(Callback):
             self._open_bar(self.params.get("steps"), "Evaluate")
 
     def on_test_batch_end(self, batch, logs=None):
-        self._advance(logs)
+        if self.params.get("mode") == "evaluate":  # not fit's validation: its epoch bar is open
+            self._advance(logs)
 
     def on_test_end(self, logs=None):
         if self.params.get("mode") != "evaluate":

@@ -150,6 +150,11 @@ def class_weights_to_sample_weights(
         n_classes = y.shape[-1]
     else:
         flat = y.reshape(len(y), -1)[:, 0] if y.ndim > 1 else y
+        if np.any(flat != np.round(flat)) or (flat.size and flat.min() < 0):
+            raise ValueError(
+                f"{where}: `class_weight` needs class labels (whole numbers from 0) or one-hot "
+                f"targets; received target values from {flat.min():g} to {flat.max():g}."
+            )
         labels = np.round(flat).astype(np.int64)
         n_classes = (
             num_classes if num_classes and num_classes > 1 else int(labels.max(initial=1)) + 1

@@ -320,6 +320,9 @@ class _FunctionInitializer(Initializer):
         dtype = backend.standardize_dtype(dtype)
         return np.asarray(self.function(tuple(shape), dtype), dtype=dtype)
 
+    def __repr__(self) -> str:
+        return f"<initializer from {self.function!r}>"
+
     def get_config(self):
         raise ValueError(
             f"The initializer function {self.function!r} cannot be saved; subclass "

@@ -128,16 +128,28 @@ class Optimizer:
     # -- state ----------------------------------------------------------------------------------
 
     def build(self, variables: Sequence[np.ndarray], paths: Sequence[str] | None = None) -> None:
-        """Create the slots for `variables`; `paths` name them (`"dense/kernel"`) for saving."""
+        """Create the slots for `variables`; `paths` name them (`"dense/kernel"`) for saving.
+
+        Building again (after a layer was frozen or unfrozen) keeps the state of every variable that
+        was already there, matched by path, and starts the new ones from zero.
+        """
         variables = list(variables)
         if paths is None:
             paths = [f"variable_{i}" for i in range(len(variables))]
         if len(paths) != len(variables):
             raise ValueError(f"build() received {len(variables)} variables but {len(paths)} paths.")
+        previous = {
+            path: (id(variable), slots)
+            for path, variable, slots in zip(self._paths, self._variables, self._slots)
+        }
         self._variables = variables
         self._paths = list(paths)
         self._index_by_id = {id(v): i for i, v in enumerate(variables)}
-        self._slots = [self.create_slots(v) for v in variables]
+        self._slots = []
+        for path, variable in zip(self._paths, variables):
+            kept = previous.get(path)
+            same = kept is not None and kept[0] == id(variable)
+            self._slots.append(kept[1] if same else self.create_slots(variable))
         self._decay_mask = [self._use_weight_decay(v, p) for v, p in zip(variables, self._paths)]
         self.built = True
 

@@ -35,30 +35,36 @@ class GradientReport:
         errors: For each checked array (`'x'`, `'kernel'`, `'dense/kernel'`, ...), the relative error
             ‖analytic − numeric‖ / (‖analytic‖ + ‖numeric‖), 0 when both are zero.
         max_abs_errors: The largest entry-wise |analytic − numeric| of each array.
-        rtol: The tolerance the errors were compared against.
+        rtol: The tolerance the relative errors were compared against.
+        atol: An array whose every entry is within `atol` of the finite difference passes whatever its
+            relative error (a gradient that is exactly zero has only rounding noise to compare with).
     """
 
     errors: dict[str, float] = field(default_factory=dict)
     max_abs_errors: dict[str, float] = field(default_factory=dict)
     rtol: float = 1e-6
+    atol: float = 1e-8
 
     @property
     def max_error(self) -> float:
         """The worst relative error over all arrays."""
         return max(self.errors.values(), default=0.0)
 
+    def _ok(self, name: str) -> bool:
+        return self.errors[name] <= self.rtol or self.max_abs_errors[name] <= self.atol
+
     @property
     def passed(self) -> bool:
-        return self.max_error <= self.rtol
+        return all(self._ok(name) for name in self.errors)
 
     @property
     def failures(self) -> dict[str, float]:
-        return {name: error for name, error in self.errors.items() if error > self.rtol}
+        return {name: error for name, error in self.errors.items() if not self._ok(name)}
 
     def __str__(self) -> str:
         lines = [f"{'array':<32} {'relative error':>15} {'max |a - n|':>13}"]
         for name, error in self.errors.items():
-            flag = "" if error <= self.rtol else "  <-- above rtol"
+            flag = "" if self._ok(name) else "  <-- above rtol"
             lines.append(f"{name:<32} {error:>15.3e} {self.max_abs_errors[name]:>13.3e}{flag}")
         return "\n".join(lines)
 
@@ -134,6 +140,7 @@ def check_gradients(
     seed: int = 0,
     epsilon: float = 1e-6,
     rtol: float = 1e-6,
+    atol: float = 1e-8,
     check_inputs: bool = True,
     raise_on_failure: bool = True,
 ) -> GradientReport:
@@ -150,6 +157,7 @@ def check_gradients(
         seed: Seed of the random input and upstream gradient.
         epsilon: The finite-difference step.
         rtol: The largest relative error accepted.
+        atol: An array within `atol` of the finite differences everywhere passes anyway.
         check_inputs: Also check dJ/dx (layers, activations and models).
         raise_on_failure: Raise AssertionError with the report when an error exceeds `rtol`.
 
@@ -157,7 +165,7 @@ def check_gradients(
         A `GradientReport` with the relative error of each array.
     """
     rng = np.random.default_rng(seed)
-    report = GradientReport(rtol=rtol)
+    report = GradientReport(rtol=rtol, atol=atol)
     with backend.floatx_scope("float64"):
         if isinstance(target, Loss):
             return _finish(
@@ -172,29 +180,50 @@ def check_gradients(
                 repr(target),
             )
         if isinstance(target, Layer):
-            from neuralnet.models.model import Model
-
-            if isinstance(target, Model) and target.compiled:
-                result = _check_model(
-                    target,
-                    x,
-                    y,
-                    sample_weight,
-                    input_shape,
-                    rng,
-                    epsilon,
-                    training,
-                    check_inputs,
-                    report,
-                )
-                return _finish(result, raise_on_failure, f"model {target.name!r}")
-            result = _check_layer(
-                target, x, input_shape, rng, epsilon, training, check_inputs, report
-            )
-            return _finish(result, raise_on_failure, f"layer {target.name!r}")
+            with _preserved(target):
+                return _check_any_layer(target, x, y, sample_weight, input_shape, rng, epsilon,
+                                        training, check_inputs, report, raise_on_failure)  # fmt: skip
     raise TypeError(
         f"check_gradients: cannot check {target!r}; expected a Layer, Model, Loss or Activation."
     )
+
+
+@contextlib.contextmanager
+def _preserved(target: Layer) -> Iterator[None]:
+    """Leave `target` as it was: its layers' state (BatchNormalization's moving statistics), random
+    generators and input-gradient settings are put back after the check."""
+    layers = list(_layers_of(target))
+    saved = [
+        (
+            layer,
+            {key: value.copy() for key, value in layer.state.items()},
+            None if layer._rng is None else layer._rng.bit_generator.state,
+            layer._skip_input_gradient,
+        )
+        for layer in layers
+    ]
+    try:
+        yield
+    finally:
+        for layer, state, rng_state, skip in saved:
+            for key, value in state.items():
+                np.copyto(layer.state[key], value)
+            if rng_state is not None:
+                layer._rng.bit_generator.state = rng_state
+            layer._skip_input_gradient = skip
+
+
+def _check_any_layer(target, x, y, sample_weight, input_shape, rng, epsilon, training, check_inputs,
+                     report, raise_on_failure) -> GradientReport:  # fmt: skip
+    from neuralnet.models.model import Model
+
+    if isinstance(target, Model) and target.compiled:
+        result = _check_model(
+            target, x, y, sample_weight, input_shape, rng, epsilon, training, check_inputs, report
+        )
+        return _finish(result, raise_on_failure, f"model {target.name!r}")
+    result = _check_layer(target, x, input_shape, rng, epsilon, training, check_inputs, report)
+    return _finish(result, raise_on_failure, f"layer {target.name!r}")
 
 
 def _input_arrays(x: Any, input_shape: Any, rng: np.random.Generator) -> list[np.ndarray]:
@@ -327,36 +356,33 @@ def _check_model(
     ys = model._standardize_targets(y, "check_gradients")
     model._build_compiled(ys)
     sws = model._standardize_sample_weights(sample_weight, len(ys), "check_gradients")
-    model.configure_input_gradients(needed=check_inputs)
-    try:
-        model.run_forward(xs, training=training)  # creates the random generators it uses
-        with _frozen_randomness(model) as rewind:
+    model.configure_input_gradients(needed=check_inputs)  # put back by _preserved
+    model.run_forward(xs, training=training)  # creates the random generators it uses
+    with _frozen_randomness(model) as rewind:
 
-            def f() -> float:
-                rewind()
-                outputs = model.run_forward(xs, training=training)
-                loss, _ = model._compiled_loss.value(ys, outputs, sws)
-                return loss + model.regularization_penalty() + model._activity_penalty()
-
+        def f() -> float:
             rewind()
             outputs = model.run_forward(xs, training=training)
-            _, _, grads, fused = model._compiled_loss.value_and_gradients(
-                ys, outputs, sws, model.fusable_activations()
-            )
-            input_grads = model.run_backward(grads, fused)
-            model.add_regularization_gradients()
-            analytic = {path: np.array(g, copy=True) for path, g in _named_grads(model)}
-            if check_inputs:
-                for i, (array, g) in enumerate(zip(xs, input_grads)):
-                    name = "x" if len(xs) == 1 else f"x[{i}]"
-                    g = np.zeros_like(array) if g is None else g
-                    report.errors[name], report.max_abs_errors[name] = _relative_error(
-                        g, numerical_gradient(f, array, epsilon)
-                    )
-            for path, param in _named_params(model):
-                report.errors[path], report.max_abs_errors[path] = _relative_error(
-                    analytic[path], numerical_gradient(f, param, epsilon)
+            loss, _ = model._compiled_loss.value(ys, outputs, sws)
+            return loss + model.regularization_penalty() + model._activity_penalty()
+
+        rewind()
+        outputs = model.run_forward(xs, training=training)
+        _, _, grads, fused = model._compiled_loss.value_and_gradients(
+            ys, outputs, sws, model.fusable_activations()
+        )
+        input_grads = model.run_backward(grads, fused)
+        model.add_regularization_gradients()
+        analytic = {path: np.array(g, copy=True) for path, g in _named_grads(model)}
+        if check_inputs:
+            for i, (array, g) in enumerate(zip(xs, input_grads)):
+                name = "x" if len(xs) == 1 else f"x[{i}]"
+                g = np.zeros_like(array) if g is None else g
+                report.errors[name], report.max_abs_errors[name] = _relative_error(
+                    g, numerical_gradient(f, array, epsilon)
                 )
-    finally:
-        model.configure_input_gradients(needed=False)
+        for path, param in _named_params(model):
+            report.errors[path], report.max_abs_errors[path] = _relative_error(
+                analytic[path], numerical_gradient(f, param, epsilon)
+            )
     return report

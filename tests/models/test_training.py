@@ -346,3 +346,63 @@ def test_crossentropy_alias_is_resolved_from_the_shapes():
     history = model.fit(x, y, epochs=1, verbose=0)
     assert isinstance(model._compiled_loss.losses[0], losses.SparseCategoricalCrossentropy)
     assert sorted(history.history) == ["acc", "loss"]
+
+
+def test_a_layer_that_replaces_its_gradient_array_is_reported():
+    class Scale(layers.Layer):
+        def build(self, input_shape):
+            self.add_weight("w", (input_shape[-1],), "ones")
+
+        def forward(self, x, *, training=False):
+            self._x = x
+            return x * self.params["w"]
+
+        def backward(self, grad_y):
+            self.grads["w"] = np.sum(
+                grad_y * self._x, axis=0
+            )  # a new array: the optimizer never sees it
+            return grad_y * self.params["w"]
+
+    model = Sequential([Input((2,)), Scale()])
+    model.compile("sgd", "mse")
+    with pytest.raises(
+        RuntimeError, match=r"replaced its array grads\['w'\] instead of writing into it"
+    ):
+        model.fit(np.ones((4, 2)), np.zeros((4, 2)), verbose=0)
+
+
+def test_class_weight_needs_class_labels_and_one_output():
+    model = Sequential([Input((2,)), layers.Dense(1)])
+    model.compile("sgd", "mse")
+    with pytest.raises(
+        ValueError, match="needs class labels .* received target values from -1 to 2.5"
+    ):
+        model.fit(
+            np.ones((3, 2)), np.array([[-1.0], [0.0], [2.5]]), class_weight={0: 1.0}, verbose=0
+        )
+    model = _classifier()
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    x, y = _data()
+    with pytest.raises(
+        ValueError, match="class_weight has an entry for class 5, but the targets have 3 classes"
+    ):
+        model.fit(x, y, class_weight={0: 1.0, 5: 2.0}, verbose=0)
+
+
+def test_compute_gradients_works_before_the_first_fit():
+    x, y = _data(n=8)
+    model = _classifier()
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    loss, _, _ = model.compute_gradients([x], [y])
+    assert loss > 0.5 and np.abs(model.layers[0].grads["kernel"]).sum() > 0
+
+
+def test_a_subclassed_model_without_a_graph_is_refused_clearly():
+    class MyModel(neuralnet.Model):
+        def call(self, x):
+            return x
+
+    model = MyModel()
+    model.compile("sgd", "mse")
+    with pytest.raises(NotImplementedError, match="has no graph"):
+        model.fit(np.ones((2, 2)), np.ones((2, 2)), verbose=0)

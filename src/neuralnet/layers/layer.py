@@ -60,6 +60,14 @@ class Layer:
     #: True for layers whose `forward` takes a list of arrays (Add, Concatenate, ...).
     multi_input = False
 
+    # Bumped whenever any layer's `trainable` changes, so that models rebuild their list of
+    # trained parameters before the next step (a cheap integer comparison per step).
+    _trainable_version = 0
+
+    @classmethod
+    def _bump_trainable_version(cls) -> None:
+        Layer._trainable_version += 1
+
     def __init__(
         self,
         *,
@@ -279,6 +287,7 @@ class Layer:
     @trainable.setter
     def trainable(self, value: bool) -> None:
         self._trainable = bool(value)
+        Layer._bump_trainable_version()
 
     @property
     def weights(self) -> list[np.ndarray]:

@@ -8,6 +8,7 @@ outputs), categorical otherwise.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -64,6 +65,8 @@ def _per_output(value: Any, output_names: list[str], what: str) -> list[Any]:
                 f"are {output_names}."
             )
         return [value.get(name) for name in output_names]
+    if isinstance(value, (list, tuple)) and n == 1 and len(value) == 1:
+        return [value[0]]  # Keras accepts a one-element list for a model with one output
     if isinstance(value, (list, tuple)) and n > 1:
         if len(value) != n:
             raise ValueError(
@@ -189,25 +192,46 @@ class CompiledMetrics:
                 f"compile: `{what}` must be a list (e.g. ['accuracy']) or a dict by output name, "
                 f"received {value!r}."
             )
-        if n > 1 and value and all(isinstance(v, (list, tuple)) or v is None for v in value):
-            if len(value) != n:
-                raise ValueError(
-                    f"compile: `{what}` has {len(value)} lists, but the model has {n} outputs."
-                )
-            return [list(v or []) for v in value]
-        return [list(value) for _ in range(n)]
+        if n == 1:
+            if len(value) == 1 and isinstance(value[0], (list, tuple)):
+                value = value[0]  # [['mae']] for a model with one output
+            return [list(value)]
+        # Several outputs: one entry per output (a metric, a list of metrics, or None), as Keras 3.
+        if len(value) != n:
+            raise ValueError(
+                f"compile: a model with {n} outputs ({', '.join(self.output_names)}) needs `{what}` "
+                f"with one entry per output (a metric, a list of metrics or None) or a dict by "
+                f"output name; received a list of {len(value)}: {list(value)!r}."
+            )
+        return [
+            [] if v is None else (list(v) if isinstance(v, (list, tuple)) else [v]) for v in value
+        ]
 
     def build(self, y_shapes: list[tuple], output_shapes: list[tuple]) -> None:
         self.metrics = []
         multi = len(self.output_names) > 1
+        names: set[str] = set()
         for k, (plain, weighted) in enumerate(zip(self._plain, self._weighted)):
             for identifiers, is_weighted in ((plain, False), (weighted, True)):
                 for identifier in identifiers:
                     metric = resolve_metric(identifier, y_shapes[k], output_shapes[k])
-                    if is_weighted and any(m.name == metric.name for _, m, _ in self.metrics):
-                        metric.name = "weighted_" + metric.name
+                    name = metric.name
+                    if is_weighted and any(m.name == name for i, m, _ in self.metrics if i == k):
+                        name = "weighted_" + name
                     if multi:
-                        metric.name = f"{self.output_names[k]}_{metric.name}"
+                        name = f"{self.output_names[k]}_{name}"
+                    base, count = name, 0
+                    while name in names:  # Keras names a second metric of the same name `name_1`
+                        count += 1
+                        name = f"{base}_{count}"
+                    names.add(name)
+                    if name != metric.name or any(m is metric for _, m, _ in self.metrics):
+                        # A metric object of the user's is renamed or used twice: use a copy, so
+                        # the user's object keeps its name and each output has its own state.
+                        if metric is identifier:
+                            metric = copy.deepcopy(metric)
+                            metric.reset_state()
+                        metric.name = name
                     self.metrics.append((k, metric, is_weighted))
         self.built = True
 

@@ -15,7 +15,7 @@ import numpy as np
 from neuralnet._naming import unique_name
 from neuralnet.layers.input_layer import InputLayer
 from neuralnet.layers.layer import Layer, shape_str
-from neuralnet.layers.node import Node, SymbolicTensor
+from neuralnet.layers.node import Node, SymbolicTensor, is_symbolic
 from neuralnet.models.model import Model
 
 
@@ -59,11 +59,20 @@ def _restore(layer: Layer, snapshot: Any) -> None:
     vars(layer).update(snapshot)
 
 
+def _leaf_layers(layer: Layer) -> list[Layer]:
+    """`layer` itself, or every layer (not model) inside it, each once."""
+    if not isinstance(layer, Model):
+        return [layer]
+    found: dict[int, Layer] = {}
+    for sub in layer._unique_layers():
+        for leaf in _leaf_layers(sub):
+            found.setdefault(id(leaf), leaf)
+    return list(found.values())
+
+
 def _leaf_grads(layer: Layer) -> list[np.ndarray]:
     """Every gradient array of `layer`, or of the layers inside it for a model."""
-    if isinstance(layer, Model):
-        return [g for sub in layer._unique_layers() for g in _leaf_grads(sub)]
-    return list(layer.grads.values())
+    return [g for leaf in _leaf_layers(layer) for g in leaf.grads.values()]
 
 
 def _flatten_structure(value: Any, what: str) -> tuple[list[SymbolicTensor], str, list[str] | None]:
@@ -154,8 +163,16 @@ class Functional(Model):
                     node,
                 )
             )
+        # A layer is shared when this graph reaches it more than once, directly or inside nested
+        # models: each such call keeps its own forward values and the gradients are summed.
+        uses: dict[int, int] = {}
         for step in plan:
-            step.shared = calls[id(step.layer)] > 1
+            for leaf in _leaf_layers(step.layer):
+                uses[id(leaf)] = uses.get(id(leaf), 0) + 1
+        for step in plan:
+            step.shared = calls[id(step.layer)] > 1 or any(
+                uses[id(leaf)] > 1 for leaf in _leaf_layers(step.layer)
+            )
         self._has_shared_layers = any(step.shared for step in plan)
         self._output_slots = [slot_of(t) for t in out_tensors]
         self._plan = plan
@@ -281,6 +298,9 @@ class Functional(Model):
 
     @property
     def input_names(self) -> list[str]:
+        """The keys of the inputs dict the model was built with, else the Input layers' names."""
+        if self._input_keys is not None:
+            return [str(k) for k in self._input_keys]
         return [t.node.layer.name for t in self._in_tensors]
 
     @property
@@ -301,6 +321,30 @@ class Functional(Model):
             consumer = next((s.layer for s in self._plan if slot in s.inputs), None)
             consumers.append(consumer)
         return consumers
+
+    def __call__(self, inputs: Any, training: bool | None = None) -> Any:
+        if isinstance(inputs, dict):
+            missing = [name for name in self.input_names if name not in inputs]
+            if missing:
+                raise ValueError(
+                    f"Model {self.name!r}: the dict of inputs has no entry for {missing}; the model's "
+                    f"inputs are {self.input_names}."
+                )
+            inputs = [inputs[name] for name in self.input_names]
+            if len(inputs) == 1:
+                inputs = inputs[0]
+        result = super().__call__(inputs, training)
+        if is_symbolic(inputs):
+            return result
+        return self.format_outputs(result if isinstance(result, list) else [result])
+
+    def format_outputs(self, outputs: list[Any]) -> Any:
+        """Outputs in the structure the model was built with: one array, a list, or a dict."""
+        if self._output_structure == "dict":
+            return dict(zip(self._output_keys, outputs, strict=True))
+        if self._output_structure == "single":
+            return outputs[0]
+        return list(outputs)
 
     def fusable_activations(self) -> list[Any]:
         return self._fusable
@@ -348,6 +392,8 @@ class Functional(Model):
                 step.snapshot = _snapshot(layer)
             if step.activity_regularizer is not None:
                 activity += step.activity_regularizer(y) / max(len(y), 1)
+            if isinstance(layer, Functional):
+                activity += layer._activity_penalty()
         self._last_activity_penalty = activity
         return [values[slot] for slot in self._output_slots]
 
@@ -375,11 +421,12 @@ class Functional(Model):
                 fused_steps.add(id(self._fused_steps[k]))
             grads[slot] = grad if grads[slot] is None else grads[slot] + grad
 
-        shared_sums: dict[int, tuple[Layer, list[np.ndarray] | None]] = {}
+        shared_sums: dict[int, tuple[np.ndarray, np.ndarray | None]] = {}
         for step in reversed(self._plan):
             layer = step.layer
             if step.shared:
-                shared_sums.setdefault(id(layer), (layer, None))
+                for g in _leaf_grads(layer):
+                    shared_sums.setdefault(id(g), (g, None))
             if len(step.outputs) == 1:
                 grad_y = grads[step.outputs[0]]
                 if grad_y is None:
@@ -407,13 +454,12 @@ class Functional(Model):
                 grad_x = layer.backward(grad_y)
             if step.shared:
                 # Each call of a shared layer overwrites its grads: sum them over the calls.
-                _, total = shared_sums[id(layer)]
-                current = _leaf_grads(layer)
-                if total is None:
-                    shared_sums[id(layer)] = (layer, [g.copy() for g in current])
-                else:
-                    for acc, g in zip(total, current):
-                        acc += g
+                for g in _leaf_grads(layer):
+                    target, total = shared_sums[id(g)]
+                    if total is None:
+                        shared_sums[id(g)] = (target, g.copy())
+                    else:
+                        total += g
             if grad_x is None:
                 continue
             if layer.multi_input:
@@ -423,12 +469,11 @@ class Functional(Model):
             else:
                 slot = step.inputs[0]
                 grads[slot] = grad_x if grads[slot] is None else grads[slot] + grad_x
-        for layer, total in shared_sums.values():
+        for target, total in shared_sums.values():
             if total is None:
-                _zero_grads(layer)
+                target.fill(0.0)
             else:
-                for target, value in zip(_leaf_grads(layer), total):
-                    np.copyto(target, value)
+                np.copyto(target, total)
         return [grads[slot] for slot in self._input_slots]
 
     # -- calling ---------------------------------------------------------------------------------

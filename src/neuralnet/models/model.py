@@ -59,7 +59,7 @@ class Model(Layer):
         self._compiled_loss: CompiledLoss | None = None
         self._compiled_metrics: CompiledMetrics | None = None
         self._loss_tracker = Mean(name="loss")
-        self._output_loss_trackers: list[Mean] = []
+        self._output_loss_trackers: list[tuple[int, Mean]] = []
         self._training_plan: _TrainingPlan | None = None
         self._first_non_finite: tuple[int, int] | None = None
         self._step_position = (0, 0)
@@ -93,6 +93,10 @@ class Model(Layer):
         """Every layer's backward pass, in reverse order; dJ/d(input) for each model input."""
         raise NotImplementedError
 
+    def format_outputs(self, outputs: list[Any]) -> Any:
+        """The outputs as the user expects them: one array, or a list."""
+        return outputs[0] if len(outputs) == 1 else list(outputs)
+
     def fusable_activations(self) -> list[Any]:
         """For each output, the activation whose gradient the loss may fuse (or None)."""
         return [None] * len(self.output_names)
@@ -102,25 +106,54 @@ class Model(Layer):
     def _unique_layers(self) -> list[Layer]:
         return self.layers
 
+    def _leaf_layers(self) -> list[Layer]:
+        """Every layer (not model) of this model and of the models inside it, each once, in order."""
+        found: dict[int, Layer] = {}
+        for layer in self._unique_layers():
+            leaves = layer._leaf_layers() if isinstance(layer, Model) else [layer]
+            for leaf in leaves:
+                found.setdefault(id(leaf), leaf)
+        return list(found.values())
+
+    def _named_weights(self) -> list[tuple[str, np.ndarray, bool]]:
+        """(path, array, trainable) for every weight, Keras's order, each array once even when a layer
+        is used in several places."""
+        entries: list[tuple[str, np.ndarray, bool]] = []
+        seen: set[int] = set()
+
+        def visit(model: Model, prefix: str, frozen: bool) -> None:
+            for layer in model._unique_layers():
+                if isinstance(layer, Model):
+                    visit(layer, f"{prefix}{layer.name}/", frozen or not layer.trainable)
+                    continue
+                if id(layer) in seen:
+                    continue
+                seen.add(id(layer))
+                trainable = not frozen and layer.trainable
+                for key, array in layer.params.items():
+                    entries.append((f"{prefix}{layer.name}/{key}", array, trainable))
+                for key, array in layer.state.items():
+                    entries.append((f"{prefix}{layer.name}/{key}", array, False))
+
+        visit(self, "", not self.trainable)
+        return entries
+
     @property
     def weights(self) -> list[np.ndarray]:
-        return [w for layer in self._unique_layers() for w in layer.weights]
+        """Every weight array: each layer's parameters then state, layers in Keras's order."""
+        return [array for _, array, _ in self._named_weights()]
 
     @property
     def weight_names(self) -> list[str]:
-        return [f"{self.name}/{n}" for layer in self._unique_layers() for n in layer.weight_names]
+        return [f"{self.name}/{path}" for path, _, _ in self._named_weights()]
 
     @property
     def trainable_weights(self) -> list[np.ndarray]:
-        if not self.trainable:
-            return []
-        return [w for layer in self._unique_layers() for w in layer.trainable_weights]
+        return [array for _, array, trainable in self._named_weights() if trainable]
 
     @property
     def non_trainable_weights(self) -> list[np.ndarray]:
-        if not self.trainable:
-            return self.weights
-        return [w for layer in self._unique_layers() for w in layer.non_trainable_weights]
+        return [array for _, array, trainable in self._named_weights() if not trainable]
 
     @property
     def trainable(self) -> bool:
@@ -132,21 +165,24 @@ class Model(Layer):
         self._trainable = bool(value)
         for layer in self._unique_layers():
             layer.trainable = value
-        self._training_plan = None
+        Layer._bump_trainable_version()
 
     def set_weights(self, weights: list[Any]) -> None:
         """Set every weight array, in the order of `get_weights()` (Keras's order)."""
-        weights = list(weights)
-        expected = sum(len(layer.weights) for layer in self._unique_layers())
-        if len(weights) != expected:
+        weights = [np.asarray(w) for w in weights]
+        named = self._named_weights()
+        if len(weights) != len(named):
             raise ValueError(
-                f"Model {self.name!r} has {expected} weight arrays, but set_weights received {len(weights)}."
+                f"Model {self.name!r} has {len(named)} weight arrays, but set_weights received {len(weights)}."
             )
-        start = 0
-        for layer in self._unique_layers():
-            n = len(layer.weights)
-            layer.set_weights(weights[start : start + n])
-            start += n
+        for (path, target, _), value in zip(named, weights):
+            if target.shape != value.shape:
+                raise ValueError(
+                    f"Weight {path!r} has shape {target.shape}, but set_weights received an array of "
+                    f"shape {value.shape}."
+                )
+        for (_, target, _), value in zip(named, weights):
+            np.copyto(target, value, casting="unsafe")
 
     def count_params(self) -> int:
         if not self.built:
@@ -154,19 +190,19 @@ class Model(Layer):
                 f"Model {self.name!r} is not built yet, so it has no parameters to count. Give the "
                 "first layer an input shape (input_shape=... or an Input), or call build()."
             )
-        return sum(layer.count_params() for layer in self._unique_layers())
+        return sum(int(array.size) for _, array, _ in self._named_weights())
 
     def regularization_penalty(self) -> float:
-        return float(sum(layer.regularization_penalty() for layer in self._unique_layers()))
+        return float(sum(layer.regularization_penalty() for layer in self._leaf_layers()))
 
     def add_regularization_gradients(self) -> None:
-        for layer in self._unique_layers():
+        for layer in self._leaf_layers():
             layer.add_regularization_gradients()
 
     @property
     def losses(self) -> list[float]:
         """The regularization penalties of every layer (Keras's `model.losses`)."""
-        return [loss for layer in self._unique_layers() for loss in layer.losses]
+        return [loss for layer in self._leaf_layers() for loss in layer.losses]
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """A layer by name or by index in `layers`."""
@@ -228,11 +264,20 @@ class Model(Layer):
         names = self.output_names
         self._compiled_loss = CompiledLoss(args["loss"], args["loss_weights"], names)
         self._compiled_metrics = CompiledMetrics(args["metrics"], args["weighted_metrics"], names)
+        # One tracker per output that has a loss (Keras logs no `name_loss` for the others).
         self._output_loss_trackers = (
-            [Mean(name=f"{name}_loss") for name in names] if len(names) > 1 else []
+            [
+                (k, Mean(name=f"{name}_loss"))
+                for k, (name, identifier) in enumerate(zip(names, self._compiled_loss._identifiers))
+                if identifier is not None
+            ]
+            if len(names) > 1
+            else []
         )
 
     def _require_compiled(self, method: str) -> None:
+        if type(self).run_forward is Model.run_forward:
+            self.run_forward([], training=False)  # raises: a model without a graph cannot train
         if not self.compiled:
             raise RuntimeError(
                 f"Model {self.name!r} must be compiled before {method}(); call "
@@ -242,7 +287,10 @@ class Model(Layer):
     @property
     def metrics(self) -> list[Any]:
         """The loss tracker, then each compiled metric (built on the first batch)."""
-        tracked: list[Any] = [self._loss_tracker, *self._output_loss_trackers]
+        tracked: list[Any] = [
+            self._loss_tracker,
+            *(tracker for _, tracker in self._output_loss_trackers),
+        ]
         if self._compiled_metrics is not None:
             tracked += [metric for _, metric, _ in self._compiled_metrics.metrics]
         return tracked
@@ -294,8 +342,10 @@ class Model(Layer):
                     f"{where}: the dict of targets has no entry for {missing}; the model's outputs are {names}."
                 )
             arrays = [y[name] for name in names]
+        elif len(names) > 1:
+            arrays = data_module.to_list(y)
         else:
-            arrays = data_module.to_list(y) if len(names) > 1 else [y]
+            arrays = [_unwrap_single(y)]
         if len(arrays) != len(names):
             raise ValueError(
                 f"{where}: model {self.name!r} has {len(names)} outputs ({', '.join(names)}), but "
@@ -319,11 +369,28 @@ class Model(Layer):
         if sample_weight is None:
             return [None] * n_outputs
         if isinstance(sample_weight, dict):
+            unknown = sorted(set(sample_weight) - set(self.output_names))
+            if unknown:
+                raise ValueError(
+                    f"{where}: `sample_weight` names outputs {unknown} that the model does not have; "
+                    f"its outputs are {self.output_names}."
+                )
             weights = [sample_weight.get(name) for name in self.output_names]
-        elif isinstance(sample_weight, (list, tuple)) and n_outputs > 1:
+        elif (
+            isinstance(sample_weight, (list, tuple))
+            and n_outputs > 1
+            and not all(w is not None and np.ndim(w) == 0 for w in sample_weight)
+        ):
+            # one array (or None) per output; a list of numbers is one array for all outputs
             weights = list(sample_weight)
+            if len(weights) != n_outputs:
+                raise ValueError(
+                    f"{where}: `sample_weight` is a list of {len(weights)} arrays, but the model has "
+                    f"{n_outputs} outputs ({', '.join(self.output_names)}): give one array per output, "
+                    "one array for all of them, or a dict by output name."
+                )
         else:
-            weights = [sample_weight] * n_outputs
+            weights = [_unwrap_single(sample_weight)] * n_outputs
         result = []
         for w in weights:
             if w is None:
@@ -396,9 +463,10 @@ class Model(Layer):
     # -- the training step -----------------------------------------------------------------------
 
     def _training_plan_for_step(self) -> _TrainingPlan:
-        if self._training_plan is None:
-            self._training_plan = _TrainingPlan(self)
-        return self._training_plan
+        plan = self._training_plan
+        if plan is None or plan.trainable_version != Layer._trainable_version:
+            plan = self._training_plan = _TrainingPlan(self)
+        return plan
 
     def compute_gradients(
         self,
@@ -413,6 +481,8 @@ class Model(Layer):
         gradients are left in each layer's `grads`.
         """
         sample_weight = sample_weight or [None] * len(y)
+        if self._compiled_loss is None or not self._compiled_loss.built:
+            self._build_compiled(y)
         outputs = self.run_forward(x, training=training)
         fusable = self.fusable_activations()
         loss, per_output, grads, fused = self._compiled_loss.value_and_gradients(
@@ -436,6 +506,8 @@ class Model(Layer):
         """One gradient-descent step on one batch; updates the loss tracker and the metrics."""
         plan = self._training_plan_for_step()
         loss, per_output, outputs = self.compute_gradients(x, y, sample_weight)
+        if not plan.verified:
+            plan.verify()
         self.optimizer.apply(plan.grads)
         self._update_trackers(loss, per_output, y, outputs, sample_weight)
 
@@ -452,8 +524,8 @@ class Model(Layer):
         batch_size = len(y[0])
         # The epoch loss is a running mean weighted by batch size, as Keras's loss tracker.
         self._loss_tracker.update_mean(loss, batch_size)
-        for tracker, value in zip(self._output_loss_trackers, per_output):
-            tracker.update_mean(value, batch_size)
+        for k, tracker in self._output_loss_trackers:
+            tracker.update_mean(per_output[k], batch_size)
         self._compiled_metrics.update(y, outputs, sample_weight)
 
     def _logs(self) -> dict[str, float]:
@@ -521,24 +593,15 @@ class Model(Layer):
             raise ValueError("fit: give `sample_weight` or `class_weight`, not both.")
 
         xs = self._standardize_inputs(x, where)
-        data_module.check_same_length(
-            where, x=xs, y=data_module.to_list(y) if not isinstance(y, dict) else list(y.values())
-        )
         self._ensure_built_for(xs)
         ys = self._standardize_targets(y, where)
+        sws = self._standardize_sample_weights(sample_weight, len(ys), where)
+        data_module.check_same_length(where, x=xs, y=ys, sample_weight=_present(sws))
         if self._compiled_loss is None:
             self._make_compiled()
         self._check_inputs(xs, where, check_values=True)
         self._build_compiled(ys)
         self._prepare_targets(ys, where)
-        sws = self._standardize_sample_weights(sample_weight, len(ys), where)
-        if class_weight is not None:
-            sws = [
-                data_module.class_weights_to_sample_weights(
-                    y_k, class_weight, self._output_shapes()[k][-1], where
-                ).astype(backend.floatx())
-                for k, y_k in enumerate(ys)
-            ]
         n_in, n_out = len(xs), len(ys)
 
         val_arrays = None
@@ -553,6 +616,9 @@ class Model(Layer):
                 held_out[n_in + n_out :],
             )
             val_arrays = (val_x, val_y, val_sw)
+        if class_weight is not None:
+            # Class weights apply to the training samples only, as in Keras (after the split).
+            sws = self._class_sample_weights(ys, class_weight, where)
 
         n = data_module.num_samples(xs)
         if n == 0:
@@ -608,17 +674,16 @@ class Model(Layer):
                 bw = [data_module.take(a, index) for a in sws]
                 self._step_position = (epoch, step)
                 self.train_step(bx, by, bw)
+                self._last_batch_size = len(by[0])
                 if wants_batch_logs:
-                    batch_logs = self._logs()
-                    batch_logs["size"] = len(by[0])
-                    callback_list.on_train_batch_end(step, batch_logs)
+                    callback_list.on_train_batch_end(step, self._logs())
                 if self.stop_training:
                     break
             logs = self._logs()
             if val_arrays is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self._evaluate_arrays(
                     *val_arrays, batch_size=validation_batch_size or batch_size,
-                    steps=validation_steps, callback_list=None,
+                    steps=validation_steps, callback_list=callback_list,
                 )  # fmt: skip
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
                 logs = dict(sorted(logs.items()))
@@ -626,6 +691,16 @@ class Model(Layer):
             if self.stop_training:
                 break
         return logs
+
+    def _class_sample_weights(
+        self, ys: list[np.ndarray], class_weight: dict, where: str
+    ) -> list[np.ndarray]:
+        return [
+            data_module.class_weights_to_sample_weights(
+                y_k, class_weight, self._output_shapes()[k][-1], where
+            ).astype(backend.floatx())
+            for k, y_k in enumerate(ys)
+        ]
 
     def _unpack_validation_data(self, validation_data: Any) -> tuple[list, list, list]:
         where = "fit (validation_data)"
@@ -644,10 +719,11 @@ class Model(Layer):
         vsw = validation_data[2] if len(validation_data) == 3 else None
         xs = self._standardize_inputs(vx, where)
         ys = self._standardize_targets(vy, where)
-        data_module.check_same_length(where, x=xs, y=ys)
+        sws = self._standardize_sample_weights(vsw, len(ys), where)
+        data_module.check_same_length(where, x=xs, y=ys, sample_weight=_present(sws))
         self._check_inputs(xs, where, check_values=True)
         self._prepare_targets(ys, where)
-        return xs, ys, self._standardize_sample_weights(vsw, len(ys), where)
+        return xs, ys, sws
 
     # -- evaluate --------------------------------------------------------------------------------
 
@@ -677,11 +753,11 @@ class Model(Layer):
         xs = self._standardize_inputs(x, where)
         self._ensure_built_for(xs)
         ys = self._standardize_targets(y, where)
-        data_module.check_same_length(where, x=xs, y=ys)
+        sws = self._standardize_sample_weights(sample_weight, len(ys), where)
+        data_module.check_same_length(where, x=xs, y=ys, sample_weight=_present(sws))
         self._check_inputs(xs, where, check_values=True)
         self._build_compiled(ys)
         self._prepare_targets(ys, where)
-        sws = self._standardize_sample_weights(sample_weight, len(ys), where)
         verbose = callbacks_module.resolve_verbose(verbose)
         n = data_module.num_samples(xs)
         total_steps = steps or data_module.num_batches(n, batch_size)
@@ -717,10 +793,9 @@ class Model(Layer):
                 by,
                 [data_module.take(a, index) for a in sws],
             )
+            self._last_batch_size = len(by[0])
             if wants:
-                batch_logs = self._logs()
-                batch_logs["size"] = len(by[0])
-                callback_list.on_test_batch_end(step, batch_logs)
+                callback_list.on_test_batch_end(step, self._logs())
         logs = self._logs()
         if callback_list is not None:
             callback_list.on_test_end(logs)
@@ -765,6 +840,7 @@ class Model(Layer):
             mode="predict",
         )
         callback_list.on_predict_begin()
+        wants_batch_logs = callback_list.wants("on_predict_batch_end")
         results: list[np.ndarray] | None = None
         start = 0
         for step, index in enumerate(data_module.batch_slices(n, batch_size, False, None)):
@@ -778,7 +854,9 @@ class Model(Layer):
             for result, out in zip(results, outputs):
                 result[start:stop] = out
             start = stop
-            callback_list.on_predict_batch_end(step, {"size": len(outputs[0])})
+            self._last_batch_size = len(outputs[0])
+            if wants_batch_logs:
+                callback_list.on_predict_batch_end(step, {"outputs": self.format_outputs(outputs)})
         callback_list.on_predict_end()
         if results is None:
             results = [
@@ -786,7 +864,7 @@ class Model(Layer):
                 for s in self._output_shapes()
             ]
         results = [r[:start] for r in results]
-        return results[0] if len(results) == 1 else results
+        return self.format_outputs(results)
 
     # -- one batch -------------------------------------------------------------------------------
 
@@ -802,23 +880,18 @@ class Model(Layer):
         its forward pass, before the update), as Keras 3: a float, a list, or a dict."""
         self._require_compiled("train_on_batch")
         where = "train_on_batch"
+        if sample_weight is not None and class_weight is not None:
+            raise ValueError(f"{where}: give `sample_weight` or `class_weight`, not both.")
         xs = self._standardize_inputs(x, where)
         self._ensure_built_for(xs)
         ys = self._standardize_targets(y, where)
-        data_module.check_same_length(where, x=xs, y=ys)
+        sws = self._standardize_sample_weights(sample_weight, len(ys), where)
+        data_module.check_same_length(where, x=xs, y=ys, sample_weight=_present(sws))
         self._check_inputs(xs, where, check_values=True)
         self._build_compiled(ys)
         self._prepare_targets(ys, where)
-        if sample_weight is not None and class_weight is not None:
-            raise ValueError(f"{where}: give `sample_weight` or `class_weight`, not both.")
-        sws = self._standardize_sample_weights(sample_weight, len(ys), where)
         if class_weight is not None:
-            sws = [
-                data_module.class_weights_to_sample_weights(
-                    y_k, class_weight, self._output_shapes()[k][-1], where
-                ).astype(backend.floatx())
-                for k, y_k in enumerate(ys)
-            ]
+            sws = self._class_sample_weights(ys, class_weight, where)
         self.reset_metrics()
         self.train_step(xs, ys, sws)
         logs = self._logs()
@@ -833,11 +906,11 @@ class Model(Layer):
         xs = self._standardize_inputs(x, where)
         self._ensure_built_for(xs)
         ys = self._standardize_targets(y, where)
-        data_module.check_same_length(where, x=xs, y=ys)
+        sws = self._standardize_sample_weights(sample_weight, len(ys), where)
+        data_module.check_same_length(where, x=xs, y=ys, sample_weight=_present(sws))
         self._check_inputs(xs, where, check_values=True)
         self._build_compiled(ys)
         self._prepare_targets(ys, where)
-        sws = self._standardize_sample_weights(sample_weight, len(ys), where)
         self.reset_metrics()
         self.test_step(xs, ys, sws)
         logs = self._logs()
@@ -849,7 +922,7 @@ class Model(Layer):
         self._ensure_built_for(xs)
         self._check_inputs(xs, "predict_on_batch", check_values=False)
         outputs = [np.array(out, copy=True) for out in self.run_forward(xs, training=False)]
-        return outputs[0] if len(outputs) == 1 else outputs
+        return self.format_outputs(outputs)
 
     # -- as a layer ------------------------------------------------------------------------------
 
@@ -884,6 +957,19 @@ class Model(Layer):
                       show_trainable=show_trainable)  # fmt: skip
 
 
+def _present(arrays: list[Any]) -> list[np.ndarray]:
+    """The entries that are not None."""
+    return [a for a in arrays if a is not None]
+
+
+def _unwrap_single(value: Any) -> Any:
+    """A one-element list holding an array stands for that array (Keras accepts `[y]` for a model
+    with one output)."""
+    if isinstance(value, (list, tuple)) and len(value) == 1 and np.ndim(value[0]) >= 1:
+        return value[0]
+    return value
+
+
 def _log_value(result: Any) -> Any:
     """A metric result for the logs: a float, or an array for metrics with several values
     (F1Score(average=None), Precision at several thresholds), as Keras logs them."""
@@ -897,56 +983,61 @@ def _regularized_layers(model: Model) -> list[Layer]:
     cached = model.__dict__.get("_regularized_cache")
     if cached is not None and cached[0] is getattr(model, "_plan", None):
         return cached[1]
-    found = [layer for layer in _leaf_layers(model) if layer.regularizers]
+    found = [layer for layer in model._leaf_layers() if layer.regularizers]
     model._regularized_cache = (getattr(model, "_plan", None), found)
     return found
-
-
-def _leaf_layers(model: Model) -> Iterator[Layer]:
-    seen: set[int] = set()
-    for layer in model._unique_layers():
-        if isinstance(layer, Model):
-            yield from _leaf_layers(layer)
-        elif id(layer) not in seen:
-            seen.add(id(layer))
-            yield layer
 
 
 class _TrainingPlan:
     """The trainable parameters of a model, flattened once per fit: paths, arrays and gradients."""
 
     def __init__(self, model: Model) -> None:
+        self.trainable_version = Layer._trainable_version
         self.paths: list[str] = []
         self.params: list[np.ndarray] = []
         self.grads: list[np.ndarray] = []
-        for path, layer, key in _trainable_entries(model, prefix=""):
+        self.owners: list[tuple[Layer, str]] = []
+        self.verified = False
+        for path, layer, key in _trainable_entries(model):
             self.paths.append(path)
             self.params.append(layer.params[key])
             self.grads.append(layer.grads[key])
+            self.owners.append((layer, key))
         optimizer = model.optimizer
         if optimizer is not None:
             built_for = [id(v) for v in optimizer._variables]
-            if not optimizer.built:
-                optimizer.build(self.params, self.paths)
-            elif built_for != [id(p) for p in self.params]:
-                warnings.warn(
-                    f"The trainable weights of model {model.name!r} changed since its optimizer was "
-                    "built (a layer was frozen or unfrozen?); the optimizer's state is reset. Call "
-                    "compile() again after changing `trainable` to make this explicit.",
-                    stacklevel=4,
-                )
+            if not optimizer.built or built_for != [id(p) for p in self.params]:
+                # A layer was frozen or unfrozen: the optimizer keeps the state of the parameters
+                # it already had (keyed by path) and starts fresh ones from zero.
                 optimizer.build(self.params, self.paths)
 
+    def verify(self) -> None:
+        """After the first backward pass: every layer still owns the arrays the optimizer updates."""
+        _verify_plan(self)
 
-def _trainable_entries(model: Model, prefix: str) -> Iterator[tuple[str, Layer, str]]:
-    if not model.trainable:
-        return
-    for layer in model._unique_layers():
-        if isinstance(layer, Model):
-            yield from _trainable_entries(layer, f"{prefix}{layer.name}/")
-        elif layer.trainable:
-            for key in layer.params:
-                yield f"{prefix}{layer.name}/{key}", layer, key
+
+def _verify_plan(plan: _TrainingPlan) -> None:
+    for (layer, key), grad, param in zip(plan.owners, plan.grads, plan.params):
+        if layer.grads.get(key) is not grad or layer.params.get(key) is not param:
+            which = "grads" if layer.params.get(key) is param else "params"
+            raise RuntimeError(
+                f"Layer {layer.name!r} replaced its array {which}[{key!r}] instead of writing into it, "
+                f"so the optimizer would never see the new values. In backward(), write gradients in "
+                f"place: self.grads[{key!r}][...] = ..., or np.matmul(..., out=self.grads[{key!r}])."
+            )
+    plan.verified = True
+
+
+def _trainable_entries(model: Model) -> Iterator[tuple[str, Layer, str]]:
+    """(path, layer, parameter name) of every trained parameter, each array once."""
+    leaves = {id(leaf): leaf for leaf in model._leaf_layers()}
+    by_array = {
+        id(array): (leaf, key) for leaf in leaves.values() for key, array in leaf.params.items()
+    }
+    for path, array, trainable in model._named_weights():
+        if trainable:
+            leaf, key = by_array[id(array)]
+            yield path, leaf, key
 
 
 def _epoch_batches(
