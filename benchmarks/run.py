@@ -39,6 +39,10 @@ def _frameworks(x, y, sizes, batch_size, threads, batch_norm_dropout=None, inclu
         "neuralnet": lambda: runners.neuralnet_trainer(x, y, sizes, batch_size, batch_norm_dropout),
         "NumPy by hand": lambda: runners.numpy_trainer(x, y, sizes, batch_size, batch_norm_dropout),
     }
+    if runners.available("numba"):
+        trainers["neuralnet, NumPy only"] = lambda: runners.neuralnet_trainer(
+            x, y, sizes, batch_size, batch_norm_dropout, accelerator=None
+        )
     if runners.available("torch"):
         trainers["PyTorch"] = lambda: runners.torch_trainer(
             x, y, sizes, batch_size, batch_norm_dropout, threads=threads

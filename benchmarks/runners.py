@@ -31,7 +31,10 @@ def available(module: str) -> bool:
 # -- neuralnet ---------------------------------------------------------------------------------------
 
 
-def neuralnet_trainer(x, y, sizes, batch_size, batch_norm_dropout=None, seed=0) -> Trainer:
+def neuralnet_trainer(
+    x, y, sizes, batch_size, batch_norm_dropout=None, seed=0, accelerator="auto"
+) -> Trainer:
+    """neuralnet's fit for one epoch; `accelerator=None` forces the pure NumPy path."""
     import neuralnet as nn
 
     nn.utils.set_random_seed(seed)
@@ -45,9 +48,14 @@ def neuralnet_trainer(x, y, sizes, batch_size, batch_norm_dropout=None, seed=0) 
     model.compile(optimizer=nn.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy")
 
     def epoch() -> float:
-        return model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0).history["loss"][-1]
+        nn.config.set_accelerator(accelerator)
+        try:
+            return model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0).history["loss"][-1]
+        finally:
+            nn.config.set_accelerator("auto")
 
-    return Trainer("neuralnet", epoch, lambda data: model.predict(data, batch_size=1024, verbose=0))
+    name = "neuralnet" if accelerator == "auto" else "neuralnet, NumPy only"
+    return Trainer(name, epoch, lambda data: model.predict(data, batch_size=1024, verbose=0))
 
 
 # -- the hand-written NumPy loop ---------------------------------------------------------------------
@@ -70,7 +78,7 @@ def torch_trainer(
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
     modules: list = []
-    for a, b in itertools.pairwise(sizes):
+    for a, b in itertools.pairwise(sizes[:-1]):  # the hidden layers; the output layer follows
         modules += [torch.nn.Linear(a, b), torch.nn.ReLU()]
         if batch_norm_dropout is not None:
             # Keras's BatchNormalization(momentum=0.99, epsilon=1e-3) in PyTorch's terms

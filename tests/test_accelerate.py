@@ -75,3 +75,17 @@ def test_import_neuralnet_does_not_import_numba():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "False"
+
+
+def test_fused_adam_flushes_subnormal_moments_to_zero():
+    pytest.importorskip("numba")
+    neuralnet.config.set_accelerator("numba")
+    param = np.ones(4, dtype="float32")
+    optimizer = optimizers.Adam(learning_rate=1e-3)
+    optimizer.apply([np.full(4, 1.0, dtype="float32")], [param])
+    zero = np.zeros(4, dtype="float32")
+    for _ in range(900):  # m decays as 0.9^t: below the smallest normal float32 after ~830 steps
+        optimizer.apply([zero], [param])
+    momentum = optimizer.variables["variable_0/momentum"]
+    assert np.all(momentum == 0.0)
+    assert np.all(np.isfinite(param))

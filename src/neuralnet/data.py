@@ -135,6 +135,26 @@ def take(array: np.ndarray | None, index: slice | np.ndarray) -> np.ndarray | No
     return np.take(array, index, axis=0)
 
 
+class BatchGatherer:
+    """`take(array, index)` into a buffer reused from batch to batch (for index arrays; slices stay
+    views). The batch it returns is valid until the next call."""
+
+    def __init__(self, batch_size: int) -> None:
+        self.batch_size = batch_size
+        self._buffer: np.ndarray | None = None
+
+    def __call__(self, array: np.ndarray, index: slice | np.ndarray) -> np.ndarray:
+        if isinstance(index, slice):
+            return array[index]
+        buffer = self._buffer
+        shape = (self.batch_size,) + array.shape[1:]
+        if buffer is None or buffer.shape != shape or buffer.dtype != array.dtype:
+            buffer = self._buffer = np.empty(shape, dtype=array.dtype)
+        out = buffer[: len(index)]
+        np.take(array, index, axis=0, out=out)
+        return out
+
+
 def num_batches(n: int, batch_size: int) -> int:
     """How many batches an epoch of `n` samples has."""
     return max(1, math.ceil(n / batch_size)) if n else 0

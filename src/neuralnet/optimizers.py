@@ -563,7 +563,7 @@ class Adam(Optimizer):
         if fused is not None and _contiguous_alike(variable, grad, m, v):
             scalar = variable.dtype.type
             fused(variable, grad, m, v, scalar(alpha), scalar(1.0 - self.beta_1),
-                  scalar(1.0 - self.beta_2), scalar(self.epsilon))  # fmt: skip
+                  scalar(1.0 - self.beta_2), scalar(self.epsilon), np.finfo(variable.dtype).tiny)  # fmt: skip
             return
         # In place, one scratch array: the same arithmetic as the formulas above, no allocation.
         np.subtract(grad, m, out=tmp)

@@ -662,6 +662,9 @@ class Model(Layer):
     def _fit_epochs(self, xs, ys, sws, val_arrays, batches, steps, initial_epoch, epochs, batch_size,
                     validation_batch_size, validation_steps, validation_freq, callback_list) -> dict:  # fmt: skip
         wants_batch_logs = callback_list.wants("on_train_batch_end")
+        # Shuffled batches of the inputs are gathered into one reused buffer per input: a large
+        # batch is then not a fresh allocation (and fresh pages) at every step.
+        gather_x = [data_module.BatchGatherer(batch_size) for _ in xs]
         logs: dict[str, float] = {}
         for epoch in range(initial_epoch, epochs):
             self.reset_metrics()
@@ -669,7 +672,7 @@ class Model(Layer):
             for step in range(steps):
                 index = next(batches)
                 callback_list.on_train_batch_begin(step)
-                bx = [data_module.take(a, index) for a in xs]
+                bx = [gather(a, index) for gather, a in zip(gather_x, xs)]
                 by = [data_module.take(a, index) for a in ys]
                 bw = [data_module.take(a, index) for a in sws]
                 self._step_position = (epoch, step)
