@@ -52,3 +52,46 @@ def to_categorical(x: Any, num_classes: int | None = None) -> np.ndarray:
 def clear_session() -> None:
     """Reset the automatic layer names (`dense`, `dense_1`, ...), as Keras's `clear_session`."""
     reset_names()
+
+
+def register_keras_serializable(package: str = "Custom", name: str | None = None):
+    """Decorator: register a class of your own (a layer, loss, metric, activation, optimizer,
+    initializer, regularizer, schedule or callback) under `'package>name'`, Keras's spelling, and
+    under its plain name, so that `get('name')` and saved model configs find it.
+
+        @register_keras_serializable()
+        class Swish2(neuralnet.activations.Activation): ...
+    """
+    from neuralnet import (
+        activations,
+        callbacks,
+        initializers,
+        losses,
+        metrics,
+        optimizers,
+        regularizers,
+        schedules,
+    )
+    from neuralnet.layers.layer import LAYERS, Layer
+
+    families = [
+        (Layer, LAYERS), (losses.Loss, losses.LOSSES), (metrics.Metric, metrics.METRICS),
+        (activations.Activation, activations.ACTIVATIONS), (optimizers.Optimizer, optimizers.OPTIMIZERS),
+        (initializers.Initializer, initializers.INITIALIZERS),
+        (regularizers.Regularizer, regularizers.REGULARIZERS),
+        (schedules.LearningRateSchedule, schedules.SCHEDULES), (callbacks.Callback, callbacks.CALLBACKS),
+    ]  # fmt: skip
+
+    def decorator(cls: type) -> type:
+        for base, registry in families:
+            if isinstance(cls, type) and issubclass(cls, base):
+                plain = name or cls.__name__
+                registry.add(cls, f"{package}>{plain}", plain)
+                return cls
+        raise TypeError(
+            f"register_keras_serializable: {cls!r} is not a subclass of a neuralnet base class "
+            "(Layer, Loss, Metric, Activation, Optimizer, Initializer, Regularizer, "
+            "LearningRateSchedule or Callback)."
+        )
+
+    return decorator
