@@ -77,6 +77,7 @@ def predict_table(x, sizes, threads, repeats):
     y_dummy = common.mnist_like(len(x), seed=1)[1]
     trainers = _frameworks(x, y_dummy, sizes, 128, threads)
     for trainer in trainers.values():
+        trainer.epoch()  # trained weights (scikit-learn cannot predict before it is fitted)
         trainer.predict(x[:100])
     times = common.interleaved_medians(
         {name: (lambda t=t: t.predict(x)) for name, t in trainers.items()}, repeats * 3
@@ -267,28 +268,39 @@ def main(argv: list[str] | None = None) -> int:
     for module in ("torch", "sklearn", "jax"):
         if runners.available(module):
             info[module] = __import__(module).__version__
+
+    def attempt(label, function, *arguments, **keywords):
+        # One workload failing (a peer that will not run here) must not lose the others' numbers.
+        try:
+            return function(*arguments, **keywords)
+        except Exception as error:  # noqa: BLE001
+            print(f"{label} failed: {type(error).__name__}: {error}", file=sys.stderr, flush=True)
+            return None
+
+    sizes = common.LAYER_SIZES
     w1 = (
-        training_table("W1", x, y, common.LAYER_SIZES, args.threads, repeats)
+        attempt("W1", training_table, "W1", x, y, sizes, args.threads, repeats)
         if "W1" in only
         else None
     )
     w2 = (
-        training_table(
-            "W2", x, y, common.LAYER_SIZES, args.threads, repeats, batch_norm_dropout=0.2
+        attempt(
+            "W2", training_table, "W2", x, y, sizes, args.threads, repeats, batch_norm_dropout=0.2
         )
         if "W2" in only
         else None
     )
     w3 = (
-        predict_table(x[:10_000], common.LAYER_SIZES, args.threads, repeats)
+        attempt("W3", predict_table, x[:10_000], sizes, args.threads, repeats)
         if "W3" in only
         else None
     )
     peak = None
     if "W4" in only:
         peak = common.matmul_peak_gflops()
-        results = scaling(args.threads, args.quick)
-        plot_scaling(results, peak, os.path.join(os.path.dirname(args.out), "scaling.png"))
+        results = attempt("W4", scaling, args.threads, args.quick)
+        if results is not None:
+            plot_scaling(results, peak, os.path.join(os.path.dirname(args.out), "scaling.png"))
     memory, imports = None, None
     if "MEM" in only:
         frameworks = ["neuralnet", "NumPy by hand"] + (
