@@ -28,7 +28,13 @@ def mnist_like(n: int = N_SAMPLES, seed: int = 0) -> tuple[np.ndarray, np.ndarra
     base = rng.random(N_FEATURES, dtype=np.float32)
     prototypes = base + 0.08 * rng.standard_normal((N_CLASSES, N_FEATURES), dtype=np.float32)
     labels = rng.integers(0, N_CLASSES, n)
-    x = prototypes[labels] + rng.standard_normal((n, N_FEATURES), dtype=np.float32)
+    x = np.empty((n, N_FEATURES), dtype=np.float32)
+    for start in range(
+        0, n, 10_000
+    ):  # in chunks, so that making the data takes little extra memory
+        stop = min(n, start + 10_000)
+        rng.standard_normal((stop - start, N_FEATURES), dtype=np.float32, out=x[start:stop])
+        x[start:stop] += prototypes[labels[start:stop]]
     return x, labels.astype(np.int64)
 
 

@@ -9,8 +9,9 @@ Workloads (MNIST-shaped synthetic float32 data, 60,000 × 784, 10 classes; Adam,
       float32 matrix-product peak, drawn as a PNG.
   MEM peak resident memory of a process training W1 for one epoch; `import neuralnet` time.
 
-Every framework runs with the same number of threads, epochs are timed round-robin so that noise
-hits all of them alike, and the table reports medians. Results go to benchmarks/RESULTS.md.
+Every framework runs with the same number of threads, in a fresh process of its own (twice, in
+forward then reverse order, so that a slow phase of the machine does not land on one framework),
+and the tables report medians. Results go to benchmarks/RESULTS.md.
 
     python benchmarks/run.py                  # everything (several minutes)
     python benchmarks/run.py --only W1 --quick
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import subprocess
 import sys
@@ -34,55 +36,103 @@ import runners
 BATCH_SIZES = (32, 128, 1024)
 
 
-def _frameworks(x, y, sizes, batch_size, threads, batch_norm_dropout=None, include=None):
-    trainers = {
+def _framework_makers(x, y, sizes, batch_size, threads, batch_norm_dropout=None):
+    """name -> function building that framework's trainer, for the frameworks installed here."""
+    makers = {
         "neuralnet": lambda: runners.neuralnet_trainer(x, y, sizes, batch_size, batch_norm_dropout),
         "NumPy by hand": lambda: runners.numpy_trainer(x, y, sizes, batch_size, batch_norm_dropout),
     }
     if runners.available("numba"):
-        trainers["neuralnet, NumPy only"] = lambda: runners.neuralnet_trainer(
+        makers["neuralnet, NumPy only"] = lambda: runners.neuralnet_trainer(
             x, y, sizes, batch_size, batch_norm_dropout, accelerator=None
         )
     if runners.available("torch"):
-        trainers["PyTorch"] = lambda: runners.torch_trainer(
+        makers["PyTorch"] = lambda: runners.torch_trainer(
             x, y, sizes, batch_size, batch_norm_dropout, threads=threads
         )
-        trainers["PyTorch, fused Adam"] = lambda: runners.torch_trainer(
+        makers["PyTorch, fused Adam"] = lambda: runners.torch_trainer(
             x, y, sizes, batch_size, batch_norm_dropout, fused=True, threads=threads
         )
     if batch_norm_dropout is None and runners.available("sklearn"):
-        trainers["scikit-learn"] = lambda: runners.sklearn_trainer(x, y, sizes, batch_size)
+        makers["scikit-learn"] = lambda: runners.sklearn_trainer(x, y, sizes, batch_size)
     if batch_norm_dropout is None and runners.available("jax"):
-        trainers["JAX (jit)"] = lambda: runners.jax_trainer(x, y, sizes, batch_size)
-    if include is not None:
-        trainers = {k: v for k, v in trainers.items() if k in include}
-    return {name: make() for name, make in trainers.items()}
+        makers["JAX (jit)"] = lambda: runners.jax_trainer(x, y, sizes, batch_size)
+    return makers
+
+
+def _frameworks(x, y, sizes, batch_size, threads, batch_norm_dropout=None, include=None):
+    makers = _framework_makers(x, y, sizes, batch_size, threads, batch_norm_dropout)
+    return {name: make() for name, make in makers.items() if include is None or name in include}
+
+
+def worker(spec: dict) -> dict:
+    """Time one framework in this fresh process (run by `run_isolated`): no other framework's
+    threads or allocator state can disturb it."""
+    common.set_threads(spec["threads"])
+    runners.configure_jax_threads(spec["threads"])
+    x, y = common.mnist_like(spec["n"])
+    makers = _framework_makers(x, y, tuple(spec["sizes"]), spec["batch_size"], spec["threads"],
+                               spec.get("batch_norm_dropout"))  # fmt: skip
+    trainer = makers[spec["name"]]()
+    if spec["kind"] == "train":
+        times = common.interleaved_medians({"run": trainer.epoch}, spec["repeats"])["run"]
+    else:
+        trainer.epoch()  # trained weights (scikit-learn cannot predict before it is fitted)
+        data = x[: spec["predict_samples"]]
+        times = common.interleaved_medians({"run": lambda: trainer.predict(data)}, spec["repeats"])[
+            "run"
+        ]
+    return {"times": times}
+
+
+def run_isolated(spec: dict) -> list[float]:
+    """Run `worker(spec)` in a new Python process and return its timings."""
+    result = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(spec)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise RuntimeError(f"{spec['name']} failed:\n{result.stderr[-3000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])["times"]
+
+
+def _isolated_table(label, names, spec_for, rounds=2):
+    """Every framework in its own process, in forward then reverse order, so that a slow phase of
+    the machine does not land on one framework; the medians of all timings."""
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for round_index in range(rounds):
+        order = names if round_index % 2 == 0 else list(reversed(names))
+        for name in order:
+            try:
+                times[name] += run_isolated(spec_for(name))
+            except RuntimeError as error:
+                print(f"{label}: {error}", file=sys.stderr, flush=True)
+    return {name: common.median(values) for name, values in times.items() if values}
 
 
 def training_table(
-    title, x, y, sizes, threads, repeats, batch_norm_dropout=None, batch_sizes=BATCH_SIZES
+    title, n, sizes, threads, repeats, batch_norm_dropout=None, batch_sizes=BATCH_SIZES
 ):
     """Median seconds per epoch of every framework at every batch size."""
     rows = {}
     for batch_size in batch_sizes:
-        trainers = _frameworks(x, y, sizes, batch_size, threads, batch_norm_dropout)
-        times = common.interleaved_medians({name: t.epoch for name, t in trainers.items()}, repeats)
-        rows[batch_size] = {name: common.median(values) for name, values in times.items()}
+        names = list(_framework_makers(None, None, sizes, batch_size, threads, batch_norm_dropout))
+        base = {"kind": "train", "n": n, "sizes": list(sizes), "batch_size": batch_size,
+                "threads": threads, "batch_norm_dropout": batch_norm_dropout, "repeats": repeats}  # fmt: skip
+        rows[batch_size] = _isolated_table(
+            title, names, lambda name, base=base: {**base, "name": name}
+        )
         summary = ", ".join(f"{name} {seconds:.3f}s" for name, seconds in rows[batch_size].items())
         print(f"{title} batch {batch_size}: {summary}", flush=True)
     return rows
 
 
-def predict_table(x, sizes, threads, repeats):
-    y_dummy = common.mnist_like(len(x), seed=1)[1]
-    trainers = _frameworks(x, y_dummy, sizes, 128, threads)
-    for trainer in trainers.values():
-        trainer.epoch()  # trained weights (scikit-learn cannot predict before it is fitted)
-        trainer.predict(x[:100])
-    times = common.interleaved_medians(
-        {name: (lambda t=t: t.predict(x)) for name, t in trainers.items()}, repeats * 3
-    )
-    result = {name: common.median(values) for name, values in times.items()}
+def predict_table(sizes, threads, repeats, samples=10_000):
+    """Median seconds to predict `samples` samples at batch 1024, each framework in its process."""
+    names = list(_framework_makers(None, None, sizes, 128, threads))
+    base = {"kind": "predict", "n": samples, "sizes": list(sizes), "batch_size": 128,
+            "threads": threads, "repeats": repeats * 3, "predict_samples": samples}  # fmt: skip
+    result = _isolated_table("W3", names, lambda name: {**base, "name": name})
     print(
         "W3 predict: " + ", ".join(f"{n} {s * 1000:.1f} ms" for n, s in result.items()), flush=True
     )
@@ -140,15 +190,17 @@ def plot_scaling(results, peak, path):
 
 
 def peak_memory(framework: str, quick: bool) -> float | None:
-    """Peak RSS (MiB) of a fresh process that trains W1 for one epoch with `framework`."""
+    """Peak resident memory (MiB, the kernel's VmHWM) of a fresh process that makes the data and
+    trains W1 for one epoch with `framework`. (ru_maxrss would not do: Linux carries it over from
+    the parent process across exec.)"""
     code = (
-        "import sys, resource; sys.path.insert(0, {here!r}); import common, runners;"
+        "import sys; sys.path.insert(0, {here!r}); import common, runners;"
         "x, y = common.mnist_like({n});"
         "t = runners.{maker}(x, y, common.LAYER_SIZES, 128{extra}); t.epoch();"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])"
     )
-    makers = {"neuralnet": ("neuralnet_trainer", ""), "NumPy by hand": ("numpy_trainer", ""),
-              "PyTorch": ("torch_trainer", ", threads=2")}  # fmt: skip
+    makers = {"neuralnet": ("neuralnet_trainer", ""), "neuralnet, NumPy only": ("neuralnet_trainer", ", accelerator=None"),
+              "NumPy by hand": ("numpy_trainer", ""), "PyTorch": ("torch_trainer", ", threads=2")}  # fmt: skip
     maker, extra = makers[framework]
     n = 20_000 if quick else common.N_SAMPLES
     result = subprocess.run(
@@ -161,14 +213,17 @@ def peak_memory(framework: str, quick: bool) -> float | None:
     return int(result.stdout.strip().splitlines()[-1]) / 1024
 
 
-def import_time(module: str, repeats: int = 7) -> float:
-    """Median wall time of `python -c "import module"` minus that of `python -c "pass"` (ms)."""
+def import_time(module: str, repeats: int = 9) -> float:
+    """Median wall time of `python -c "import module"` minus that of `python -c "pass"` (ms), with
+    bytecode caching on (as after a normal install) and NumPy's own import time reported apart."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
     def run(code: str) -> float:
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True)
+        subprocess.run([sys.executable, "-c", code], check=True, env=env)
         return time.perf_counter() - start
 
+    run(f"import {module}")  # writes the bytecode caches
     bare = common.median([run("pass") for _ in range(repeats)])
     loaded = common.median([run(f"import {module}") for _ in range(repeats)])
     return (loaded - bare) * 1000
@@ -182,8 +237,10 @@ def write_results(path, info, n, w1, w2, w3, w4_peak, memory, imports, args, ela
     lines += [
         "",
         (
-            "Seconds per epoch are medians of epochs timed round-robin across the frameworks in one run; "
-            "*speed-up* is the framework's time divided by neuralnet's (above 1: neuralnet is faster)."
+            "Each framework runs in a fresh process of its own (no other framework's threads or memory "
+            "allocator can disturb it), twice, in forward then reverse order; seconds per epoch are "
+            "the medians of all timed epochs (after one warm-up epoch per process). *speed-up* is the "
+            "framework's time divided by neuralnet's (above 1: neuralnet is faster)."
         ),
     ]
 
@@ -240,9 +297,14 @@ def write_results(path, info, n, w1, w2, w3, w4_peak, memory, imports, args, ela
         ]
         lines += [f"| {k} | {v:.0f} |" for k, v in memory.items() if v is not None]
     if imports is not None:
+        imports, numpy_import = imports
         lines += [
             "",
-            f"`import neuralnet`: {imports:.0f} ms (median of 7 fresh processes, minus the interpreter's start-up).",
+            (
+                f"`import neuralnet`: {imports:.0f} ms, of which NumPy's own import takes "
+                f"{numpy_import:.0f} ms (medians of 9 fresh processes with bytecode caches, minus "
+                "the interpreter's start-up)."
+            ),
         ]
     with open(path, "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
@@ -255,14 +317,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=None, help="timed epochs per framework")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.worker:
+        print(json.dumps(worker(json.loads(args.worker))))
+        return 0
     only = set(args.only.upper().split(","))
     repeats = args.repeats or (2 if args.quick else 3)
     common.set_threads(args.threads)
     runners.configure_jax_threads(args.threads)
     start = time.perf_counter()
     n = 20_000 if args.quick else common.N_SAMPLES
-    x, y = common.mnist_like(n)
     info = common.machine_info()
     info["Threads"] = f"{args.threads} for every framework"
     for module in ("torch", "sklearn", "jax"):
@@ -279,22 +344,16 @@ def main(argv: list[str] | None = None) -> int:
 
     sizes = common.LAYER_SIZES
     w1 = (
-        attempt("W1", training_table, "W1", x, y, sizes, args.threads, repeats)
+        attempt("W1", training_table, "W1", n, sizes, args.threads, repeats)
         if "W1" in only
         else None
     )
     w2 = (
-        attempt(
-            "W2", training_table, "W2", x, y, sizes, args.threads, repeats, batch_norm_dropout=0.2
-        )
+        attempt("W2", training_table, "W2", n, sizes, args.threads, repeats, batch_norm_dropout=0.2)
         if "W2" in only
         else None
     )
-    w3 = (
-        attempt("W3", predict_table, x[:10_000], sizes, args.threads, repeats)
-        if "W3" in only
-        else None
-    )
+    w3 = attempt("W3", predict_table, sizes, args.threads, repeats) if "W3" in only else None
     peak = None
     if "W4" in only:
         peak = common.matmul_peak_gflops()
@@ -303,12 +362,15 @@ def main(argv: list[str] | None = None) -> int:
             plot_scaling(results, peak, os.path.join(os.path.dirname(args.out), "scaling.png"))
     memory, imports = None, None
     if "MEM" in only:
-        frameworks = ["neuralnet", "NumPy by hand"] + (
+        frameworks = ["neuralnet", "neuralnet, NumPy only", "NumPy by hand"] + (
             ["PyTorch"] if runners.available("torch") else []
         )
         memory = {name: peak_memory(name, args.quick) for name in frameworks}
-        imports = import_time("neuralnet")
-        print(f"MEM: {memory}, import neuralnet {imports:.0f} ms", flush=True)
+        imports = (import_time("neuralnet"), import_time("numpy"))
+        print(
+            f"MEM: {memory}, import neuralnet {imports[0]:.0f} ms (numpy {imports[1]:.0f} ms)",
+            flush=True,
+        )
     write_results(args.out, info, n, w1, w2, w3, peak, memory, imports, argv if argv is not None else sys.argv[1:],
                   time.perf_counter() - start)  # fmt: skip
     print(f"Wrote {args.out}")

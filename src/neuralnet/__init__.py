@@ -7,12 +7,14 @@ model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accurac
 model.fit(x, y, epochs=10, batch_size=32)
 """
 
+import importlib
+from typing import Any
+
 from neuralnet import (
     activations,
     backend,
     callbacks,
     config,
-    datasets,
     initializers,
     layers,
     losses,
@@ -21,11 +23,21 @@ from neuralnet import (
     optimizers,
     regularizers,
     schedules,
-    testing,
-    utils,
 )
 from neuralnet.layers import Input
 from neuralnet.models import Model, Sequential
+
+# Imported on first use, to keep `import neuralnet` fast.
+_LAZY = ("datasets", "plotting", "testing", "utils")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        module = importlib.import_module(f"neuralnet.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'neuralnet' has no attribute {name!r}")
+
 
 __version__ = "0.1.0"
 
@@ -44,6 +56,7 @@ __all__ = [
     "metrics",
     "models",
     "optimizers",
+    "plotting",
     "regularizers",
     "schedules",
     "testing",

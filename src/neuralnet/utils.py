@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import numpy as np
@@ -21,6 +20,8 @@ def set_random_seed(seed: int) -> None:
         raise ValueError(
             f"set_random_seed: `seed` must be a non-negative integer, received {seed!r}."
         )
+    import random  # here, not at the top: `import random` pulls in hashlib
+
     backend.set_global_seed(int(seed))
     random.seed(int(seed))
     np.random.seed(int(seed) % 2**32)
