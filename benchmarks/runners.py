@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,6 +23,9 @@ class Trainer:
     name: str
     epoch: Callable[[], float]
     predict: Callable[[np.ndarray], np.ndarray]
+    # Times of `k` epochs run in one training call, for frameworks whose training call has a
+    # per-call cost (neuralnet's fit validates the data once per call, as Keras's does its own set-up).
+    timed_epochs: Callable[[int], list[float]] | None = None
 
 
 def available(module: str) -> bool:
@@ -54,8 +58,22 @@ def neuralnet_trainer(
         finally:
             nn.config.set_accelerator("auto")
 
+    def timed_epochs(count: int) -> list[float]:
+        times: list[float] = []
+        timer = nn.callbacks.LambdaCallback(
+            on_epoch_begin=lambda epoch, logs: times.append(-time.perf_counter()),
+            on_epoch_end=lambda epoch, logs: times.__setitem__(-1, times[-1] + time.perf_counter()),
+        )
+        nn.config.set_accelerator(accelerator)
+        try:
+            model.fit(x, y, batch_size=batch_size, epochs=count, verbose=0, callbacks=[timer])
+        finally:
+            nn.config.set_accelerator("auto")
+        return times
+
     name = "neuralnet" if accelerator == "auto" else "neuralnet, NumPy only"
-    return Trainer(name, epoch, lambda data: model.predict(data, batch_size=1024, verbose=0))
+    predict = lambda data: model.predict(data, batch_size=1024, verbose=0)
+    return Trainer(name, epoch, predict, timed_epochs)
 
 
 # -- the hand-written NumPy loop ---------------------------------------------------------------------
