@@ -1,9 +1,7 @@
-"""Findings of a review of the models, the data path, the callbacks, the Layer base and `testing`.
+"""Keras 3 behaviours of the models, their data handling, callbacks and `neuralnet.testing`.
 
-The tests of the first part fail today: each one reproduces a bug and asserts the behaviour it should
-have (Keras 3.15's, checked with Keras 3.15.1 on the JAX backend, unless the docstring says otherwise).
-The tests of the second part pass: they pin down tricky behaviours that were checked and found
-correct, and that no other test covered.
+Where a docstring names Keras 3, the expected behaviour or numbers are those of Keras 3.15.1 on the
+JAX backend.
 """
 
 import warnings
@@ -35,19 +33,12 @@ def _two_output_model():
     return Model(inputs, [a, b])
 
 
-# ==================================================================================================
-# Bugs (these tests fail until the bug is fixed)
-# ==================================================================================================
-
-# -- inputs and outputs given as dicts --------------------------------------------------------------
+# -- inputs and outputs given as dicts -------------------------------------------------------------
 
 
 def test_dict_inputs_are_matched_by_the_keys_of_the_models_inputs_dict():
-    """`Model({'x1': a, 'x2': b}, out)` names its inputs by the dict keys in Keras 3, and
-    `predict({'x1': ..., 'x2': ...})` works. neuralnet matches the data dict against the Input
-    *layer* names only, and the error is self-contradictory: "the dict of inputs has no entry for
-    ['ina', 'inb']; the model's inputs are ['ina', 'inb']" (model.py `_standardize_inputs`,
-    functional.py `input_names` ignores `_input_keys`)."""
+    """Inputs given as a dict are matched by the keys of the dict the model was built with, as in
+    Keras 3, not by the names of the Input layers."""
     a, b = Input((3,), name="ina"), Input((2,), name="inb")
     model = Model({"x1": a, "x2": b}, layers.Dense(1)(layers.Concatenate()([a, b])))
     rng = np.random.default_rng(0)
@@ -58,9 +49,8 @@ def test_dict_inputs_are_matched_by_the_keys_of_the_models_inputs_dict():
 
 
 def test_a_model_with_dict_outputs_predicts_a_dict():
-    """Keras 3: a model built with `outputs={'p': ..., 'q': ...}` returns a dict with those keys
-    from `predict` and from `model(x)`. neuralnet returns a list, so `model.predict(x)['p']` fails
-    (model.py `predict` and `Model.forward` always flatten)."""
+    """A model built with a dict of outputs returns a dict with the same keys from `predict` and
+    from `model(x)`, as in Keras 3."""
     inputs = Input((3,))
     model = Model(inputs, {"p": layers.Dense(1)(inputs), "q": layers.Dense(2)(inputs)})
     x, _ = _xy()
@@ -76,11 +66,8 @@ def test_a_model_with_dict_outputs_predicts_a_dict():
 
 
 def test_single_output_model_accepts_targets_and_weights_as_a_one_element_list():
-    """Keras 3 accepts `y=[y]` and `sample_weight=[w]` for a model with one output, and in
-    particular for `Model(inputs, [output])`. neuralnet turns `[y]` into one array of shape
-    (1, N, 1): fit fails with "needs targets shaped like (None, 1) ... received (None, 10, 1)",
-    evaluate with "x has 10 samples, y has 1 samples" (model.py `_standardize_targets`:
-    `[y]` is only unwrapped when the model has several outputs)."""
+    """A model with one output, including `Model(inputs, [output])`, accepts `y=[y]` and
+    `sample_weight=[w]` and treats them as `y` and `w`, as Keras 3 does."""
     x, y = _xy()
     w = np.linspace(0.5, 1.5, 10).astype("float32")
     inputs = Input((3,))
@@ -95,10 +82,8 @@ def test_single_output_model_accepts_targets_and_weights_as_a_one_element_list()
 
 
 def test_single_output_model_accepts_compile_arguments_as_one_element_lists():
-    """Keras 3, one output: `loss=['mse']`, `loss_weights=[2.0]` and `metrics=[['mae']]` mean
-    the same as `'mse'`, `2.0` and `['mae']`. neuralnet raises "Cannot interpret ['mse'] as a
-    loss", "float() argument must be ... not 'list'" and "Cannot interpret ['mae'] as a metric"
-    (compile_utils.py `_per_output` and `CompiledMetrics._spread` only unwrap lists for n > 1)."""
+    """For a model with one output, `loss=['mse']`, `loss_weights=[2.0]` and `metrics=[['mae']]`
+    mean the same as `'mse'`, `2.0` and `['mae']`, as in Keras 3."""
     x, y = _xy()
     model = Sequential([Input((3,)), layers.Dense(1, name="out")])
     model.compile(optimizers.SGD(0.0), "mse")
@@ -112,15 +97,12 @@ def test_single_output_model_accepts_compile_arguments_as_one_element_lists():
     assert sorted(logs) == ["loss", "mae"]
 
 
-# -- sample weights and class weights ---------------------------------------------------------------
+# -- sample weights and class weights --------------------------------------------------------------
 
 
 def test_validation_split_does_not_apply_class_weight_to_the_validation_loss():
-    """Keras 3 splits (x, y, sample_weight) first and applies `class_weight` to the training batches
-    only, so `val_loss` is the plain loss of the held-out tail (checked: 0.6546 in Keras, 1.6908 in
-    neuralnet for this case). neuralnet converts class_weight to sample weights *before* the split
-    (model.py fit: `sws` from class_weight, then `train_validation_split(xs + ys + sws)`), so the
-    validation loss is class-weighted."""
+    """`class_weight` weights the training batches only: with `validation_split`, `val_loss` is the
+    unweighted loss of the held-out tail, as in Keras 3."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((20, 3)).astype("float32")
     y = rng.integers(0, 2, 20).astype("float32")
@@ -133,13 +115,26 @@ def test_validation_split_does_not_apply_class_weight_to_the_validation_loss():
     )
 
 
+def test_validation_split_uses_the_held_out_sample_weights():
+    """With `validation_split`, the tail of `sample_weight` weights the validation loss, as in Keras
+    3."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((20, 3)).astype("float32")
+    y = rng.integers(0, 2, 20).astype("float32")
+    weights = np.linspace(0.1, 2, 20).astype("float32")
+    model = Sequential([Input((3,)), layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizers.SGD(0.0), "binary_crossentropy")
+    history = model.fit(x, y, validation_split=0.5, sample_weight=weights, shuffle=False,
+                        batch_size=4, verbose=0)  # fmt: skip
+    assert history.history["val_loss"][0] == pytest.approx(
+        model.evaluate(x[10:], y[10:], sample_weight=weights[10:], verbose=0), rel=1e-6
+    )
+
+
 @pytest.mark.parametrize("method", ["fit", "evaluate"])
 def test_sample_weight_of_the_wrong_length_is_rejected_before_training(method):
-    """`sample_weight` is never checked against the number of samples. A longer array is silently
-    accepted (fit shuffles with indices < n; evaluate slices it batch by batch and ignores the
-    rest); a shorter one fails deep inside a batch with an IndexError, after some steps already
-    changed the weights. Keras 3 raises at once: "Data cardinality is ambiguous ... 'sample_weight'
-    sizes: 25". (model.py fit/evaluate: `check_same_length` is called for x and y only.)"""
+    """A `sample_weight` whose length differs from the number of samples raises a ValueError before
+    any step runs, so the weights are left unchanged; Keras 3 likewise refuses the data at once."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((8, 3)).astype("float32")
     y = rng.integers(0, 2, 8).astype("float32")
@@ -154,11 +149,8 @@ def test_sample_weight_of_the_wrong_length_is_rejected_before_training(method):
 
 @pytest.mark.parametrize("count", [1, 3])
 def test_a_list_of_sample_weights_must_have_one_entry_per_output(count):
-    """Two outputs, `sample_weight=[w]`: neuralnet zips the losses with the one-element list, so
-    the second output's loss silently disappears from the cost (`b_loss: 0.0`, `loss` = `a_loss`)
-    and that output is not trained; with three entries the extra one is ignored. Keras 3 raises
-    "You should provide one `sample_weight` array per output in `y`" (model.py
-    `_standardize_sample_weights` takes the list as is)."""
+    """With several outputs, a list of sample weights needs one entry per output; any other length
+    raises a ValueError, as in Keras 3."""
     x, ya = _xy(n=12)
     yb = np.random.default_rng(1).standard_normal((12, 2)).astype("float32")
     w = np.linspace(0.1, 2.0, 12).astype("float32")
@@ -168,7 +160,7 @@ def test_a_list_of_sample_weights_must_have_one_entry_per_output(count):
         model.evaluate(x, [ya, yb], sample_weight=[w] * count, verbose=0)
 
 
-# -- layers shared across nesting levels ----------------------------------------------------------
+# -- layers shared across nesting levels -----------------------------------------------------------
 
 
 def _shared_across_levels(regularizer=None):
@@ -181,11 +173,8 @@ def _shared_across_levels(regularizer=None):
 
 
 def test_a_layer_used_in_a_nested_model_and_in_the_outer_model_is_counted_once():
-    """A layer called inside a nested model *and* directly in the outer model is listed twice:
-    `weights` has 4 arrays instead of 2, `count_params()` is 24 instead of 12, `losses` has its
-    penalty twice and `evaluate` adds it twice. Keras 3: 2 weights, 12 params, one penalty.
-    (model.py `_unique_layers`/`weights`/`_leaf_layers`/`_trainable_entries` deduplicate per
-    level only; `Model.regularization_penalty` likewise.)"""
+    """A layer called both inside a nested model and directly in the outer model contributes its
+    weights, parameter count and regularization penalty once, as in Keras 3."""
     model, shared = _shared_across_levels(regularizers.L2(0.1))
     assert len(model.weights) == 2
     assert model.count_params() == 12
@@ -200,10 +189,8 @@ def test_a_layer_used_in_a_nested_model_and_in_the_outer_model_is_counted_once()
 
 
 def test_a_layer_used_in_a_nested_model_and_in_the_outer_model_gets_the_summed_gradient(float64):
-    """The same graph as above: the layer's two calls are at different levels, so neither is marked
-    `shared` and the second backward overwrites the first one's gradients instead of adding to them
-    (relative error 1/3 on every parameter); the optimizer then also applies the (wrong) gradient
-    twice, because the parameter is listed twice in the training plan."""
+    """The same graph in float64: the layer's gradient is the sum of the gradients of its two calls,
+    and it matches finite differences."""
     model, _ = _shared_across_levels()
     model.compile("sgd", "mse")
     rng = np.random.default_rng(0)
@@ -216,15 +203,12 @@ def test_a_layer_used_in_a_nested_model_and_in_the_outer_model_gets_the_summed_g
     assert report.passed, str(report)
 
 
-# -- freezing without fit -------------------------------------------------------------------------
+# -- freezing layers between train_on_batch calls --------------------------------------------------
 
 
 def test_train_on_batch_does_not_update_a_layer_frozen_after_the_first_step():
-    """`_training_plan` is cached and only rebuilt by `fit`, `compile` or `Model.trainable`; setting
-    `layer.trainable = False` (the usual way to freeze one layer) is ignored by `train_on_batch`, which
-    keeps updating the frozen layer. `fit` on the same model respects the freeze (with a warning).
-    Keras 3 (JAX) refuses the call ("the optimizer was built with 4 variables"); it never updates a
-    frozen layer. (model.py `_training_plan_for_step`; layer.py `trainable` setter.)"""
+    """Setting `layer.trainable = False` between two `train_on_batch` calls freezes the layer for
+    the next call. Keras 3 never updates a frozen layer (with JAX it refuses the call instead)."""
     x, y = _xy()
     model = Sequential([Input((3,)), layers.Dense(4, name="first"), layers.Dense(1)])
     model.compile(optimizers.SGD(0.1), "mse")
@@ -238,9 +222,9 @@ def test_train_on_batch_does_not_update_a_layer_frozen_after_the_first_step():
 
 
 def test_train_on_batch_of_the_outer_model_does_not_update_a_nested_model_frozen_later():
-    """The same stale plan one level up: `inner.trainable = False` resets `inner`'s plan, not the
-    outer model's, so `outer.train_on_batch` keeps training the frozen nested model (the GAN /
-    transfer-learning pattern)."""
+    """Setting `inner.trainable = False` on a nested model between two `train_on_batch` calls of the
+    outer model freezes the nested model for the next call (the GAN and transfer-learning
+    pattern)."""
     x, y = _xy()
     inner = Sequential([Input((3,)), layers.Dense(4, name="inner_dense")], name="inner")
     inputs = Input((3,))
@@ -255,15 +239,12 @@ def test_train_on_batch_of_the_outer_model_does_not_update_a_nested_model_frozen
     np.testing.assert_array_equal(inner.layers[0].params["kernel"], frozen)
 
 
-# -- activity regularization in nested models -----------------------------------------------------
+# -- activity regularization in nested models ------------------------------------------------------
 
 
 def test_activity_regularization_inside_a_nested_model_is_part_of_the_loss():
-    """A nested model's activity penalty is computed (inner `_last_activity_penalty`) and its gradient
-    is backpropagated, but the outer model only adds the activity penalties of its own steps, so the
-    reported loss lacks it (0.970 instead of 1.425 here; the same layers in one flat Sequential give
-    1.425; Keras 3 includes it) and the cost no longer matches the gradient. (functional.py
-    `run_forward`/`_activity_penalty`.)"""
+    """The activity penalty of a layer inside a nested model is part of the outer model's loss, as
+    it is when the same layers form one flat model, and as in Keras 3."""
     x, y = _xy(n=6)
     inner = Sequential([Input((3,)), layers.Dense(4, activation="tanh",
                         activity_regularizer=regularizers.L2(0.5))], name="inner")  # fmt: skip
@@ -277,8 +258,8 @@ def test_activity_regularization_inside_a_nested_model_is_part_of_the_loss():
 
 
 def test_activity_regularization_inside_a_nested_model_matches_finite_differences(float64):
-    """The same model in float64: the gradient (which has the penalty) disagrees with the cost
-    (which lacks it), relative errors 0.06 to 0.22."""
+    """The same model in float64: the gradient, which includes the nested activity penalty, matches
+    finite differences of the cost."""
     inner = Sequential([Input((3,)), layers.Dense(4, activation="tanh",
                         activity_regularizer=regularizers.L2(0.5))], name="inner")  # fmt: skip
     inputs = Input((3,))
@@ -291,13 +272,12 @@ def test_activity_regularization_inside_a_nested_model_matches_finite_difference
     assert report.passed, str(report)
 
 
-# -- metric objects and names ------------------------------------------------------------------------
+# -- metric objects and names ----------------------------------------------------------------------
 
 
 def test_compiling_twice_with_the_same_metric_object_keeps_its_name():
-    """`CompiledMetrics.build` prefixes the output name by assigning `metric.name`, i.e. it renames
-    the user's object: the second compile logs `a_a_mean_absolute_error`, a third `a_a_a_...`.
-    Keras 3 logs `a_mean_absolute_error` each time. (compile_utils.py `CompiledMetrics.build`.)"""
+    """Compiling again with the same metric object logs it under the same name
+    (`a_mean_absolute_error`) each time, as in Keras 3."""
     x, ya = _xy(n=10)
     yb = np.random.default_rng(1).standard_normal((10, 2)).astype("float32")
     model = _two_output_model()
@@ -309,10 +289,9 @@ def test_compiling_twice_with_the_same_metric_object_keeps_its_name():
 
 
 def test_a_metric_object_in_a_flat_list_is_not_shared_by_the_outputs():
-    """With two outputs, `metrics=[MeanAbsoluteError()]` puts the *same* object in both outputs' lists;
-    it is renamed twice (`b_a_mean_absolute_error`), logged once, and accumulates both outputs'
-    errors into one state. Strings in a flat list get one metric per output (`a_mae`, `b_mae`), so
-    an object should too (or, as in Keras 3, a flat list should be refused with a ValueError)."""
+    """With two outputs, a flat list holding one metric object is either refused with a ValueError,
+    as in Keras 3, or gives each output its own metric; one state is never shared by both
+    outputs."""
     x, ya = _xy(n=10)
     yb = np.random.default_rng(1).standard_normal((10, 2)).astype("float32")
     model = _two_output_model()
@@ -327,9 +306,8 @@ def test_a_metric_object_in_a_flat_list_is_not_shared_by_the_outputs():
 
 
 def test_metrics_with_the_same_name_are_not_silently_dropped():
-    """A layer shared by two outputs gives two outputs named `c`; their two accuracy metrics are both
-    named `c_accuracy`, and `_logs()` (a dict) keeps only one of them. Keras 3 makes the names unique:
-    `c_accuracy` and `c_accuracy_1`. (compile_utils.py `CompiledMetrics.build`; model.py `_logs`.)"""
+    """Two outputs of one shared layer, both named `c`, get two accuracy entries in the logs, with
+    unique names (`c_accuracy` and `c_accuracy_1`) as in Keras 3."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((6, 3)).astype("float32")
     y1, y2 = np.eye(3)[rng.integers(0, 3, 6)], np.eye(3)[rng.integers(0, 3, 6)]
@@ -343,9 +321,8 @@ def test_metrics_with_the_same_name_are_not_silently_dropped():
 
 
 def test_an_output_without_a_loss_has_no_loss_entry_in_the_logs():
-    """`loss={'a': 'mse'}` on a two-output model: output `b` has no loss, yet the logs report
-    `b_loss: 0.0`, which reads as a perfect fit of `b`. Keras 3 logs no `b_loss`. (model.py
-    `_make_compiled` makes a tracker for every output; compile_utils.py `value` appends 0.0.)"""
+    """An output that has no loss (`loss={'a': 'mse'}` on a two-output model) has no `b_loss` entry
+    in the logs, as in Keras 3."""
     x, ya = _xy(n=10)
     yb = np.random.default_rng(1).standard_normal((10, 2)).astype("float32")
     inputs = Input((3,))
@@ -355,7 +332,7 @@ def test_an_output_without_a_loss_has_no_loss_entry_in_the_logs():
     assert "b_loss" not in logs
 
 
-# -- callbacks: Keras 3's hooks and logs ------------------------------------------------------------
+# -- callbacks: Keras 3's hooks and logs -----------------------------------------------------------
 
 
 class _TestHooks(callbacks.Callback):
@@ -374,10 +351,8 @@ class _TestHooks(callbacks.Callback):
 
 
 def test_fit_calls_the_test_hooks_of_its_callbacks_during_validation():
-    """Keras 3's fit validates with `self.evaluate(..., callbacks=callbacks)`, so a callback's
-    `on_test_begin`, `on_test_batch_end` (one per validation batch) and `on_test_end` (with the
-    validation logs) run every epoch. neuralnet passes `callback_list=None` to `_evaluate_arrays`
-    during fit (model.py `_fit_epochs`), so none of them is called."""
+    """During validation, fit calls its callbacks' `on_test_begin`, `on_test_batch_end` (once per
+    validation batch) and `on_test_end` (with the validation logs) every epoch, as in Keras 3."""
     x, y = _xy()
     model = Sequential([Input((3,)), layers.Dense(1)])
     model.compile(optimizers.SGD(0.0), "mse")
@@ -420,10 +395,8 @@ class _LogsRecorder(callbacks.Callback):
 
 
 def test_every_hook_receives_a_dict_of_logs_as_in_keras():
-    """Keras 3's CallbackList hands every hook a dict (`{}` when there is nothing to report), so
-    Keras callbacks write `logs.get(...)` or `logs['lr'] = ...` in any hook. neuralnet passes `None`
-    to on_train_begin, on_epoch_begin, on_train_batch_begin, on_predict_begin and on_predict_end
-    (callbacks.py CallbackList; model.py fit/predict)."""
+    """Every callback hook receives a dict of logs (`{}` when there is nothing to report), as in
+    Keras 3, so callbacks can read or write `logs` in any hook."""
     x, y = _xy()
     model = Sequential([Input((3,)), layers.Dense(1)])
     model.compile(optimizers.SGD(0.0), "mse")
@@ -435,8 +408,8 @@ def test_every_hook_receives_a_dict_of_logs_as_in_keras():
 
 
 def test_predict_batch_logs_carry_the_outputs_as_in_keras():
-    """Keras 3 calls `on_predict_batch_end(batch, {'outputs': batch_outputs})`; callbacks that collect
-    predictions read `logs['outputs']`. neuralnet passes `{'size': n}` only (model.py predict)."""
+    """`on_predict_batch_end` receives `{'outputs': batch_outputs}`, as in Keras 3, so callbacks can
+    collect the predictions."""
     x, _ = _xy()
     model = Sequential([Input((3,)), layers.Dense(1)])
     recorder = _LogsRecorder()
@@ -447,11 +420,7 @@ def test_predict_batch_logs_carry_the_outputs_as_in_keras():
 
 
 def test_train_batch_logs_hold_only_the_metrics_as_in_keras():
-    """Keras 3's batch logs are the running metrics only (`{'loss': ...}`); neuralnet adds a `size`
-    entry (model.py `_fit_epochs` and `_evaluate_arrays`), so a Keras callback that records or
-    averages every logged key picks up the batch size as if it were a metric. NOTE: the existing
-    tests/test_callbacks.py::test_hooks_are_called_in_keras_order_with_keras_log_keys asserts the
-    `size` key; it must change with the fix (the progress bar can count samples another way)."""
+    """The logs of `on_train_batch_end` hold the running loss and metrics only, as in Keras 3."""
     x, y = _xy()
     model = Sequential([Input((3,)), layers.Dense(1)])
     model.compile(optimizers.SGD(0.0), "mse", metrics=["mae"])
@@ -460,14 +429,12 @@ def test_train_batch_logs_hold_only_the_metrics_as_in_keras():
     assert sorted(recorder.logs["on_train_batch_end"]) == ["loss", "mae"]
 
 
-# -- neuralnet.testing ---------------------------------------------------------------------------------
+# -- gradient checking -----------------------------------------------------------------------------
 
 
 def test_check_gradients_leaves_batch_normalization_statistics_alone(float64):
-    """check_gradients runs hundreds of training-mode forward passes (two per checked scalar), and
-    each one moves BatchNormalization's moving mean and variance, so checking a trained model's
-    gradients silently changes its inference behaviour. The check should restore the layers' state
-    (and anything else forward changes) when it is done."""
+    """check_gradients leaves the model as it found it: BatchNormalization's moving statistics, and
+    so the model's predictions, are unchanged after the check."""
     model = Sequential([Input((3,)), layers.Dense(4, activation="tanh"),
                         layers.BatchNormalization(), layers.Dense(1)])  # fmt: skip
     model.compile("sgd", "mse")
@@ -482,10 +449,8 @@ def test_check_gradients_leaves_batch_normalization_statistics_alone(float64):
 
 
 def test_check_gradients_of_a_nested_model_does_not_break_the_outer_models_training(float64):
-    """check_gradients(model) ends with `model.configure_input_gradients(needed=False)`. For a model
-    that is also nested in another model (where dJ/dx *is* needed), this switches off the input
-    gradient of the nested model, so every layer before it in the outer model stops learning: here
-    `first` never changes during `outer.fit`. (testing.py `_check_model`, `finally` clause.)"""
+    """Checking the gradients of a model that is nested in another one keeps the nested model's
+    input gradient on, so the layers before it in the outer model still learn."""
     rng = np.random.default_rng(0)
     inner = Sequential([Input((4,)), layers.Dense(4, activation="tanh")], name="inner")
     inputs = Input((3,))
@@ -500,20 +465,38 @@ def test_check_gradients_of_a_nested_model_does_not_break_the_outer_models_train
 
 
 def test_check_gradients_passes_a_correct_model_whose_exact_gradient_is_zero(float64):
-    """A Dense layer followed by BatchNormalization has an exactly zero bias gradient (the mean
-    subtraction removes the bias). Finite differences give ~1e-10 of rounding noise, and the relative
-    error ‖a − n‖ / (‖a‖ + ‖n‖) is then 1.0, so check_gradients raises on a correct model. An
-    absolute floor (an array whose max |a − n| is below, say, 1e-8 passes) would fix it
-    (testing.py `_relative_error`/`GradientReport.passed`)."""
+    """A Dense layer followed by BatchNormalization has an exactly zero bias gradient;
+    check_gradients passes it, because an array within `atol` of the finite differences passes."""
     model = Sequential([Input((3,)), layers.Dense(4), layers.BatchNormalization(), layers.Dense(1)])
     model.compile("sgd", "mse")
     rng = np.random.default_rng(0)
     check_gradients(model, x=rng.standard_normal((8, 3)), y=rng.standard_normal((8, 1)))
 
 
-# ==================================================================================================
-# Checked and correct (these pass)
-# ==================================================================================================
+@pytest.mark.usefixtures("float64")
+def test_fan_out_to_an_output_and_a_layer_and_a_shared_softmax_output_layer_have_exact_gradients():
+    """Gradients match finite differences for an output that also feeds another layer, for the same
+    tensor listed as two outputs, and for a softmax classifier shared by two outputs after a shared
+    BatchNormalization."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 3))
+    y1, y2 = np.eye(3)[rng.integers(0, 3, 6)], np.eye(3)[rng.integers(0, 3, 6)]
+    inputs = Input((3,))
+    p = layers.Dense(3, activation="softmax")(inputs)
+    model = Model(inputs, [p, layers.Dense(1)(p)])
+    model.compile("sgd", ["categorical_crossentropy", "mse"], loss_weights=[0.3, 2.0])
+    check_gradients(model, x=x, y=[y1, rng.standard_normal((6, 1))])
+    twice = Model(inputs, [p, p])
+    twice.compile("sgd", ["categorical_crossentropy", "mse"])
+    check_gradients(twice, x=x, y=[y1, y1])
+    classifier, norm = layers.Dense(3, activation="softmax"), layers.BatchNormalization()
+    a, b = Input((3,)), Input((3,))
+    shared = Model([a, b], [classifier(norm(a)), classifier(norm(b))])
+    shared.compile("sgd", "categorical_crossentropy")
+    check_gradients(shared, x=[x, 2 * x[::-1] + 1], y=[y1, y2])
+
+
+# -- several outputs: logged losses and metrics compared with Keras 3 ------------------------------
 
 # Keras 3.15.1 (JAX) on the same data and initial weights (see `_keras_two_output_setup`).
 KERAS_TWO_OUTPUT_SPLIT = {
@@ -546,7 +529,7 @@ def _keras_two_output_setup():
 
 def test_two_outputs_with_per_output_sample_weights_and_validation_split_match_keras():
     """Dict targets, a dict of per-output sample weights, a weighted metric on one output, a plain
-    metric on the other, validation_split: every logged number equals Keras's."""
+    metric on the other and validation_split: every logged number equals Keras 3's."""
     model, x, ya, yb, sa, sb = _keras_two_output_setup()
     history = model.fit(x, {"a": ya, "b": yb}, sample_weight={"a": sa, "b": sb},
                         validation_split=0.25, shuffle=False, batch_size=5, verbose=0)  # fmt: skip
@@ -556,6 +539,8 @@ def test_two_outputs_with_per_output_sample_weights_and_validation_split_match_k
 
 
 def test_one_sample_weight_array_is_used_for_every_output_as_in_keras():
+    """One `sample_weight` array for a two-output model weights every output; every logged number
+    equals Keras 3's."""
     model, x, ya, yb, sa, _ = _keras_two_output_setup()
     history = model.fit(x, [ya, yb], sample_weight=sa, shuffle=False, batch_size=5, verbose=0)
     for key, value in KERAS_TWO_OUTPUT_ONE_WEIGHT.items():
@@ -563,8 +548,9 @@ def test_one_sample_weight_array_is_used_for_every_output_as_in_keras():
 
 
 def test_per_output_losses_are_logged_unweighted_and_the_total_is_weighted():
-    """Keras 3 (checked): with loss_weights=[2.0, 0.5], `a_loss` and `b_loss` are the plain losses and
-    `loss` = 2·a_loss + 0.5·b_loss; `evaluate` lists loss, the output losses, then the metrics."""
+    """With `loss_weights=[2.0, 0.5]`, `a_loss` and `b_loss` are the unweighted losses and `loss =
+    2·a_loss + 0.5·b_loss`; `evaluate` lists loss, the output losses, then the metrics, as in Keras
+    3."""
     x, ya = _xy(n=10)
     yb = np.random.default_rng(1).standard_normal((10, 2)).astype("float32")
     model = _two_output_model()
@@ -581,22 +567,12 @@ def test_per_output_losses_are_logged_unweighted_and_the_total_is_weighted():
     )
 
 
-def test_validation_split_uses_the_held_out_sample_weights():
-    """Keras 3 (checked): the tail of `sample_weight` weights the validation loss."""
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((20, 3)).astype("float32")
-    y = rng.integers(0, 2, 20).astype("float32")
-    weights = np.linspace(0.1, 2, 20).astype("float32")
-    model = Sequential([Input((3,)), layers.Dense(1, activation="sigmoid")])
-    model.compile(optimizers.SGD(0.0), "binary_crossentropy")
-    history = model.fit(x, y, validation_split=0.5, sample_weight=weights, shuffle=False,
-                        batch_size=4, verbose=0)  # fmt: skip
-    assert history.history["val_loss"][0] == pytest.approx(
-        model.evaluate(x[10:], y[10:], sample_weight=weights[10:], verbose=0), rel=1e-6
-    )
+# -- data handling ---------------------------------------------------------------------------------
 
 
 def test_training_and_inference_neither_modify_the_inputs_nor_return_arrays_that_change_later():
+    """Training leaves the given x, y and sample weights unchanged, and the arrays returned by
+    `predict`, `predict_on_batch` and `model(x)` do not change on later calls."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((10, 3)).astype("float32")
     y = rng.integers(0, 3, 10)
@@ -616,30 +592,8 @@ def test_training_and_inference_neither_modify_the_inputs_nor_return_arrays_that
         np.testing.assert_array_equal(first, kept)
 
 
-@pytest.mark.usefixtures("float64")
-def test_fan_out_to_an_output_and_a_layer_and_a_shared_softmax_output_layer_have_exact_gradients():
-    """An output tensor that also feeds another layer (not fused), the same tensor listed as two
-    outputs, and a softmax classifier shared by two outputs after a shared BatchNormalization (fused
-    gradient per call, each call's forward values restored)."""
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((6, 3))
-    y1, y2 = np.eye(3)[rng.integers(0, 3, 6)], np.eye(3)[rng.integers(0, 3, 6)]
-    inputs = Input((3,))
-    p = layers.Dense(3, activation="softmax")(inputs)
-    model = Model(inputs, [p, layers.Dense(1)(p)])
-    model.compile("sgd", ["categorical_crossentropy", "mse"], loss_weights=[0.3, 2.0])
-    check_gradients(model, x=x, y=[y1, rng.standard_normal((6, 1))])
-    twice = Model(inputs, [p, p])
-    twice.compile("sgd", ["categorical_crossentropy", "mse"])
-    check_gradients(twice, x=x, y=[y1, y1])
-    classifier, norm = layers.Dense(3, activation="softmax"), layers.BatchNormalization()
-    a, b = Input((3,)), Input((3,))
-    shared = Model([a, b], [classifier(norm(a)), classifier(norm(b))])
-    shared.compile("sgd", "categorical_crossentropy")
-    check_gradients(shared, x=[x, 2 * x[::-1] + 1], y=[y1, y2])
-
-
 def test_a_batch_larger_than_the_data_is_one_step():
+    """A `batch_size` larger than the data gives one training step per epoch."""
     x, y = _xy(n=10)
     model = Sequential([Input((3,)), layers.Dense(1)])
     model.compile(optimizers.SGD(0.1), "mse")
@@ -647,9 +601,12 @@ def test_a_batch_larger_than_the_data_is_one_step():
     assert int(model.optimizer.iterations) == 1
 
 
+# -- rebuilding a Sequential -----------------------------------------------------------------------
+
+
 def test_rebuilding_a_sequential_keeps_one_node_per_layer():
-    """build, add, pop and build again: the nodes of earlier builds are forgotten, so `layer.input`
-    and `layer.output` describe the current graph."""
+    """After build, add, pop and build again, each layer has one node, so `layer.input` and
+    `layer.output` describe the current graph."""
     x, _ = _xy()
     model = Sequential([layers.Dense(4)])
     model.build((None, 3))
