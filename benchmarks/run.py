@@ -98,11 +98,14 @@ def run_isolated(spec: dict) -> list[float]:
     return json.loads(result.stdout.strip().splitlines()[-1])["times"]
 
 
-def _isolated_table(label, names, spec_for, rounds=2):
+ROUNDS = 2
+
+
+def _isolated_table(label, names, spec_for, rounds=None):
     """Every framework in its own process, in forward then reverse order, so that a slow phase of
     the machine does not land on one framework; the medians of all timings."""
     times: dict[str, list[float]] = {name: [] for name in names}
-    for round_index in range(rounds):
+    for round_index in range(rounds or ROUNDS):
         order = names if round_index % 2 == 0 else list(reversed(names))
         for name in order:
             try:
@@ -112,12 +115,10 @@ def _isolated_table(label, names, spec_for, rounds=2):
     return {name: common.median(values) for name, values in times.items() if values}
 
 
-def training_table(
-    title, n, sizes, threads, repeats, batch_norm_dropout=None, batch_sizes=BATCH_SIZES
-):
+def training_table(title, n, sizes, threads, repeats, batch_norm_dropout=None):
     """Median seconds per epoch of every framework at every batch size."""
     rows = {}
-    for batch_size in batch_sizes:
+    for batch_size in BATCH_SIZES:
         names = list(_framework_makers(None, None, sizes, batch_size, threads, batch_norm_dropout))
         base = {"kind": "train", "n": n, "sizes": list(sizes), "batch_size": batch_size,
                 "threads": threads, "batch_norm_dropout": batch_norm_dropout, "repeats": repeats}  # fmt: skip
@@ -314,11 +315,20 @@ def write_results(path, info, n, w1, w2, w3, w4_peak, memory, imports, args, ela
 
 
 def main(argv: list[str] | None = None) -> int:
+    global ROUNDS, BATCH_SIZES  # set from the command line
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", default="W1,W2,W3,W4,MEM", help="comma-separated workloads")
     parser.add_argument("--quick", action="store_true", help="20,000 samples and fewer repeats")
     parser.add_argument("--repeats", type=int, default=None, help="timed epochs per framework")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--batch-sizes",
+        default=",".join(map(str, BATCH_SIZES)),
+        help="for W1 and W2, e.g. 32,128,1024",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="processes per framework (alternating order)"
+    )
     parser.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -326,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(worker(json.loads(args.worker))))
         return 0
     only = set(args.only.upper().split(","))
+    ROUNDS = args.rounds
+    BATCH_SIZES = tuple(int(b) for b in args.batch_sizes.split(","))
     repeats = args.repeats or (2 if args.quick else 3)
     common.set_threads(args.threads)
     runners.configure_jax_threads(args.threads)
