@@ -324,13 +324,7 @@ class Functional(Model):
 
     def __call__(self, inputs: Any, training: bool | None = None) -> Any:
         if isinstance(inputs, dict):
-            missing = [name for name in self.input_names if name not in inputs]
-            if missing:
-                raise ValueError(
-                    f"Model {self.name!r}: the dict of inputs has no entry for {missing}; the model's "
-                    f"inputs are {self.input_names}."
-                )
-            inputs = [inputs[name] for name in self.input_names]
+            inputs = self._inputs_from_dict(inputs, f"Model {self.name!r}")
             if len(inputs) == 1:
                 inputs = inputs[0]
         result = super().__call__(inputs, training)

@@ -314,13 +314,7 @@ class Model(Layer):
                 raise ValueError(
                     f"{where}: inputs given as a dict need a built model with named inputs."
                 )
-            missing = [name for name in self.input_names if name not in x]
-            if missing:
-                raise ValueError(
-                    f"{where}: the dict of inputs has no entry for {missing}; the model's inputs are "
-                    f"{self.input_names}."
-                )
-            arrays = [x[name] for name in self.input_names]
+            arrays = self._inputs_from_dict(x, where)
         else:
             arrays = data_module.to_list(x)
         if self.built and self.input_names and len(arrays) != len(self.input_names):
@@ -331,6 +325,16 @@ class Model(Layer):
             )
         dtype = backend.floatx()
         return [data_module.as_float_array(a, dtype, where, "x") for a in arrays]
+
+    def _inputs_from_dict(self, x: dict[str, Any], where: str) -> list[Any]:
+        """The entries of a dict of inputs, in the order of the model's inputs."""
+        missing = [name for name in self.input_names if name not in x]
+        if missing:
+            raise ValueError(
+                f"{where}: the dict of inputs has no entry for {missing}; the model's inputs are "
+                f"{self.input_names}."
+            )
+        return [x[name] for name in self.input_names]
 
     def _standardize_targets(self, y: Any, where: str) -> list[np.ndarray]:
         """y as a list of arrays, one per output (dicts by output name)."""
@@ -592,16 +596,7 @@ class Model(Layer):
         if sample_weight is not None and class_weight is not None:
             raise ValueError("fit: give `sample_weight` or `class_weight`, not both.")
 
-        xs = self._standardize_inputs(x, where)
-        self._ensure_built_for(xs)
-        ys = self._standardize_targets(y, where)
-        sws = self._standardize_sample_weights(sample_weight, len(ys), where)
-        data_module.check_same_length(where, x=xs, y=ys, sample_weight=_present(sws))
-        if self._compiled_loss is None:
-            self._make_compiled()
-        self._check_inputs(xs, where, check_values=True)
-        self._build_compiled(ys)
-        self._prepare_targets(ys, where)
+        xs, ys, sws = self._prepare_data(x, y, sample_weight, where)
         n_in, n_out = len(xs), len(ys)
 
         val_arrays = None
@@ -695,6 +690,21 @@ class Model(Layer):
                 break
         return logs
 
+    def _prepare_data(
+        self, x: Any, y: Any, sample_weight: Any, where: str
+    ) -> tuple[list[np.ndarray], list[np.ndarray], list[Any]]:
+        """Inputs, targets and sample weights as lists (one per input or output), checked once:
+        lengths, shapes against the model, finite values, targets against the losses."""
+        xs = self._standardize_inputs(x, where)
+        self._ensure_built_for(xs)
+        ys = self._standardize_targets(y, where)
+        sws = self._standardize_sample_weights(sample_weight, len(ys), where)
+        data_module.check_same_length(where, x=xs, y=ys, sample_weight=_present(sws))
+        self._check_inputs(xs, where, check_values=True)
+        self._build_compiled(ys)
+        self._prepare_targets(ys, where)
+        return xs, ys, sws
+
     def _class_sample_weights(
         self, ys: list[np.ndarray], class_weight: dict, where: str
     ) -> list[np.ndarray]:
@@ -720,13 +730,7 @@ class Model(Layer):
             )
         vx, vy = validation_data[0], validation_data[1]
         vsw = validation_data[2] if len(validation_data) == 3 else None
-        xs = self._standardize_inputs(vx, where)
-        ys = self._standardize_targets(vy, where)
-        sws = self._standardize_sample_weights(vsw, len(ys), where)
-        data_module.check_same_length(where, x=xs, y=ys, sample_weight=_present(sws))
-        self._check_inputs(xs, where, check_values=True)
-        self._prepare_targets(ys, where)
-        return xs, ys, sws
+        return self._prepare_data(vx, vy, vsw, where)
 
     # -- evaluate --------------------------------------------------------------------------------
 
@@ -753,14 +757,7 @@ class Model(Layer):
         )
         if y is None:
             raise ValueError("evaluate: `y` (the targets) is required.")
-        xs = self._standardize_inputs(x, where)
-        self._ensure_built_for(xs)
-        ys = self._standardize_targets(y, where)
-        sws = self._standardize_sample_weights(sample_weight, len(ys), where)
-        data_module.check_same_length(where, x=xs, y=ys, sample_weight=_present(sws))
-        self._check_inputs(xs, where, check_values=True)
-        self._build_compiled(ys)
-        self._prepare_targets(ys, where)
+        xs, ys, sws = self._prepare_data(x, y, sample_weight, where)
         verbose = callbacks_module.resolve_verbose(verbose)
         n = data_module.num_samples(xs)
         total_steps = steps or data_module.num_batches(n, batch_size)
@@ -885,14 +882,7 @@ class Model(Layer):
         where = "train_on_batch"
         if sample_weight is not None and class_weight is not None:
             raise ValueError(f"{where}: give `sample_weight` or `class_weight`, not both.")
-        xs = self._standardize_inputs(x, where)
-        self._ensure_built_for(xs)
-        ys = self._standardize_targets(y, where)
-        sws = self._standardize_sample_weights(sample_weight, len(ys), where)
-        data_module.check_same_length(where, x=xs, y=ys, sample_weight=_present(sws))
-        self._check_inputs(xs, where, check_values=True)
-        self._build_compiled(ys)
-        self._prepare_targets(ys, where)
+        xs, ys, sws = self._prepare_data(x, y, sample_weight, where)
         if class_weight is not None:
             sws = self._class_sample_weights(ys, class_weight, where)
         self.reset_metrics()
@@ -906,14 +896,7 @@ class Model(Layer):
         """The loss and metrics of one batch, in inference mode."""
         self._require_compiled("test_on_batch")
         where = "test_on_batch"
-        xs = self._standardize_inputs(x, where)
-        self._ensure_built_for(xs)
-        ys = self._standardize_targets(y, where)
-        sws = self._standardize_sample_weights(sample_weight, len(ys), where)
-        data_module.check_same_length(where, x=xs, y=ys, sample_weight=_present(sws))
-        self._check_inputs(xs, where, check_values=True)
-        self._build_compiled(ys)
-        self._prepare_targets(ys, where)
+        xs, ys, sws = self._prepare_data(x, y, sample_weight, where)
         self.reset_metrics()
         self.test_step(xs, ys, sws)
         logs = self._logs()
