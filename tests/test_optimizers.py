@@ -20,6 +20,7 @@ import math
 import numpy as np
 import pytest
 
+import neuralnet
 from neuralnet import optimizers, schedules
 from neuralnet.optimizers import OPTIMIZERS
 
@@ -1089,3 +1090,31 @@ def test_config_round_trip_with_a_schedule():
     assert restored.get_config() == opt.get_config()
     with pytest.raises(ValueError, match="plain callable"):
         optimizers.SGD(learning_rate=lambda step: 0.1).get_config()
+
+
+@pytest.mark.parametrize("name", ["adam", "rmsprop", "sgd"])
+def test_subnormal_optimizer_state_is_flushed_to_zero(name):
+    """State that decays into subnormal floats (a weight whose gradient stays 0) is set to 0, so
+    long runs do not slow down on subnormal arithmetic; normal values are untouched."""
+    neuralnet.config.set_accelerator(None)
+    try:
+        optimizer = optimizers.get(
+            {"class_name": name, "config": {"momentum": 0.9} if name == "sgd" else {}}
+        )
+        params = [np.ones(3, dtype="float32")]
+        optimizer.apply([np.array([1.0, 1e-20, 0.0], dtype="float32")], params)
+        tiny = np.finfo(np.float32).tiny
+        for slots in optimizer._slots:
+            for key, value in slots.items():
+                if not key.startswith("_"):
+                    value[0] = tiny / 4  # a subnormal
+                    value[1] = 1e-30  # small but normal
+        for _ in range(32 - optimizer.iterations % 32):
+            optimizer.apply([np.zeros(3, dtype="float32")], params)
+        for slots in optimizer._slots:
+            for key, value in slots.items():
+                if not key.startswith("_"):
+                    assert value[0] == 0.0
+                    assert not np.any((value != 0) & (np.abs(value) < tiny))
+    finally:
+        neuralnet.config.set_accelerator("auto")
