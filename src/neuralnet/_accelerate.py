@@ -3,8 +3,9 @@
 Adam's update is ten element-wise passes over every parameter in NumPy; compiled, it is one pass.
 The kernels do exactly the arithmetic of the NumPy code they replace, in the same order and in the
 parameters' own float type, so both paths give the same numbers (the tests check this bit for bit),
-except that optimizer moments smaller than the smallest normal float are flushed to zero: that keeps
-long runs from slowing down on subnormal arithmetic and changes nothing else.
+except that optimizer moments smaller than the smallest normal float are flushed to zero at every
+step (the NumPy path does it every 32 steps): that keeps long runs from slowing down on subnormal
+arithmetic and changes nothing else.
 
 numba is optional (`pip install 'neuralnet[fast]'`); it is imported on the first optimizer step that
 could use it, never at `import neuralnet`. `neuralnet.config.set_accelerator(None)` turns it off.
