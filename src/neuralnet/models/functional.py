@@ -117,7 +117,7 @@ class Functional(Model):
         self._init_graph(inputs, outputs)
 
     def _init_graph(self, inputs: Any, outputs: Any) -> None:
-        in_tensors, self._input_structure, self._input_keys = _flatten_structure(inputs, "inputs")
+        in_tensors, _, self._input_keys = _flatten_structure(inputs, "inputs")
         out_tensors, self._output_structure, self._output_keys = _flatten_structure(
             outputs, "outputs"
         )
@@ -173,7 +173,6 @@ class Functional(Model):
             step.shared = calls[id(step.layer)] > 1 or any(
                 uses[id(leaf)] > 1 for leaf in _leaf_layers(step.layer)
             )
-        self._has_shared_layers = any(step.shared for step in plan)
         self._output_slots = [slot_of(t) for t in out_tensors]
         self._plan = plan
         self._num_slots = len(slots)
@@ -196,7 +195,6 @@ class Functional(Model):
         for step in plan:
             for slot in step.inputs:
                 consumers[slot] = consumers.get(slot, 0) + 1
-        self._slot_consumers = consumers
         producer = {slot: step for step in plan for slot in step.outputs}
         self._fusable: list[Any] = []
         self._fused_steps: list[_Step | None] = []
