@@ -182,7 +182,8 @@ def plot_scaling(results, peak, path):
             gflops = [flops / entry[name] / 1e9 for _, entry, flops in results[kind]]
             ax.plot(values, gflops, style, label=name)
         ax.axhline(peak, color="gray", linestyle=":", label=f"NumPy matmul peak ({peak:.0f})")
-        ax.set_xscale("log", base=2)
+        if kind != "depth":
+            ax.set_xscale("log", base=2)
         ax.set_xlabel(labels[kind])
         ax.set_ylabel("achieved GFLOP/s")
         ax.set_ylim(bottom=0)

@@ -632,16 +632,11 @@ class Model(Layer):
 
         batches = _epoch_batches(n, batch_size, shuffle, rng, steps_per_epoch)
         callback_list.on_train_begin()
-        logs: dict[str, float] = {}
         # A diverging run overflows; that is reported once, below, not as NumPy warnings per batch.
-        numeric_errors = np.errstate(over="ignore", invalid="ignore", divide="ignore")
-        numeric_errors.__enter__()
-        try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             logs = self._fit_epochs(xs, ys, sws, val_arrays, batches, steps, initial_epoch, epochs,
                                     batch_size, validation_batch_size, validation_steps, validation_freq,
                                     callback_list)  # fmt: skip
-        finally:
-            numeric_errors.__exit__(None, None, None)
         if self._first_non_finite is not None:
             epoch, step = self._first_non_finite
             warnings.warn(
