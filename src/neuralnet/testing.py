@@ -291,24 +291,23 @@ def _check_layer(layer, x, input_shape, rng, epsilon, training, check_inputs, re
     return report
 
 
-def _named_params(layer: Layer, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+def _named_arrays(layer: Layer, kind: str, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+    """(path, array) of every `params` or `grads` entry of `layer` and of the layers inside it."""
     sub = getattr(layer, "_unique_layers", None)
     if sub is not None:
         for inner in sub():
-            yield from _named_params(inner, f"{prefix}{inner.name}/")
+            yield from _named_arrays(inner, kind, f"{prefix}{inner.name}/")
         return
-    for key, value in layer.params.items():
+    for key, value in getattr(layer, kind).items():
         yield f"{prefix}{key}", value
 
 
-def _named_grads(layer: Layer, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
-    sub = getattr(layer, "_unique_layers", None)
-    if sub is not None:
-        for inner in sub():
-            yield from _named_grads(inner, f"{prefix}{inner.name}/")
-        return
-    for key, value in layer.grads.items():
-        yield f"{prefix}{key}", value
+def _named_params(layer: Layer) -> Iterator[tuple[str, np.ndarray]]:
+    return _named_arrays(layer, "params")
+
+
+def _named_grads(layer: Layer) -> Iterator[tuple[str, np.ndarray]]:
+    return _named_arrays(layer, "grads")
 
 
 def _check_activation(activation, x, input_shape, rng, epsilon, report):

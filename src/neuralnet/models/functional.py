@@ -490,9 +490,5 @@ class Functional(Model):
 
 def _zero_grads(layer: Layer) -> None:
     """A layer that no loss depends on gets zero gradients (not last step's)."""
-    if isinstance(layer, Model):
-        for sub in layer._unique_layers():
-            _zero_grads(sub)
-        return
-    for grad in layer.grads.values():
+    for grad in _leaf_grads(layer):
         grad.fill(0.0)

@@ -193,10 +193,10 @@ class Model(Layer):
         return sum(int(array.size) for _, array, _ in self._named_weights())
 
     def regularization_penalty(self) -> float:
-        return float(sum(layer.regularization_penalty() for layer in self._leaf_layers()))
+        return float(sum(layer.regularization_penalty() for layer in _regularized_layers(self)))
 
     def add_regularization_gradients(self) -> None:
-        for layer in self._leaf_layers():
+        for layer in _regularized_layers(self):
             layer.add_regularization_gradients()
 
     @property
@@ -492,13 +492,9 @@ class Model(Layer):
         loss, per_output, grads, fused = self._compiled_loss.value_and_gradients(
             y, outputs, sample_weight, fusable
         )
-        regularized = _regularized_layers(self)
-        for layer in regularized:
-            loss += layer.regularization_penalty()
-        loss += self._activity_penalty()
+        loss += self.regularization_penalty() + self._activity_penalty()
         self.run_backward(grads, fused)
-        for layer in regularized:
-            layer.add_regularization_gradients()
+        self.add_regularization_gradients()
         return loss, per_output, outputs
 
     def _activity_penalty(self) -> float:
@@ -581,9 +577,7 @@ class Model(Layer):
         """
         self._require_compiled("fit")
         where = "fit"
-        batch_size = (
-            32 if batch_size is None else check_positive_int(batch_size, "batch_size", where)
-        )
+        batch_size = _batch_size(batch_size, where)
         epochs = check_non_negative_int(epochs, "epochs", where)
         initial_epoch = check_non_negative_int(initial_epoch, "initial_epoch", where)
         validation_freq = check_positive_int(validation_freq, "validation_freq", where)
@@ -747,22 +741,12 @@ class Model(Layer):
         """
         self._require_compiled("evaluate")
         where = "evaluate"
-        batch_size = (
-            32 if batch_size is None else check_positive_int(batch_size, "batch_size", where)
-        )
+        batch_size = _batch_size(batch_size, where)
         if y is None:
             raise ValueError("evaluate: `y` (the targets) is required.")
         xs, ys, sws = self._prepare_data(x, y, sample_weight, where)
-        verbose = callbacks_module.resolve_verbose(verbose)
-        n = data_module.num_samples(xs)
-        total_steps = steps or data_module.num_batches(n, batch_size)
-        callback_list = callbacks_module.CallbackList(
-            callbacks,
-            add_progbar=verbose != 0,
-            model=self,
-            verbose=verbose,
-            steps=total_steps,
-            mode="evaluate",
+        callback_list = self._inference_callbacks(
+            callbacks, verbose, xs, batch_size, steps, "evaluate"
         )
         logs = self._evaluate_arrays(
             xs, ys, sws, batch_size=batch_size, steps=steps, callback_list=callback_list
@@ -770,6 +754,27 @@ class Model(Layer):
         if return_dict:
             return logs
         return self._flatten_logs(logs)
+
+    def _inference_callbacks(
+        self,
+        callbacks: Any,
+        verbose: Any,
+        xs: list[np.ndarray],
+        batch_size: int,
+        steps: int | None,
+        mode: str,
+    ) -> callbacks_module.CallbackList:
+        """The callbacks of `evaluate` or `predict`, with a progress bar unless `verbose=0`."""
+        verbose = callbacks_module.resolve_verbose(verbose)
+        total_steps = steps or data_module.num_batches(data_module.num_samples(xs), batch_size)
+        return callbacks_module.CallbackList(
+            callbacks,
+            add_progbar=verbose != 0,
+            model=self,
+            verbose=verbose,
+            steps=total_steps,
+            mode=mode,
+        )
 
     def _evaluate_arrays(self, xs, ys, sws, batch_size, steps, callback_list) -> dict[str, float]:
         self.reset_metrics()
@@ -816,23 +821,14 @@ class Model(Layer):
         Returns an array (one output) or a list of arrays.
         """
         where = "predict"
-        batch_size = (
-            32 if batch_size is None else check_positive_int(batch_size, "batch_size", where)
-        )
+        batch_size = _batch_size(batch_size, where)
         xs = self._standardize_inputs(x, where)
         self._ensure_built_for(xs)
         data_module.check_same_length(where, x=xs)
         self._check_inputs(xs, where, check_values=False)
-        verbose = callbacks_module.resolve_verbose(verbose)
         n = data_module.num_samples(xs)
-        total_steps = steps or data_module.num_batches(n, batch_size)
-        callback_list = callbacks_module.CallbackList(
-            callbacks,
-            add_progbar=verbose != 0,
-            model=self,
-            verbose=verbose,
-            steps=total_steps,
-            mode="predict",
+        callback_list = self._inference_callbacks(
+            callbacks, verbose, xs, batch_size, steps, "predict"
         )
         callback_list.on_predict_begin()
         wants_batch_logs = callback_list.wants("on_predict_batch_end")
@@ -936,6 +932,11 @@ class Model(Layer):
 
         print_summary(self, line_length=line_length, print_fn=print_fn, expand_nested=expand_nested,
                       show_trainable=show_trainable)  # fmt: skip
+
+
+def _batch_size(batch_size: int | None, where: str) -> int:
+    """Keras's default of 32, or a checked positive integer."""
+    return 32 if batch_size is None else check_positive_int(batch_size, "batch_size", where)
 
 
 def _present(arrays: list[Any]) -> list[np.ndarray]:
