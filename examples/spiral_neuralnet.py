@@ -16,52 +16,37 @@ from neuralnet import Input, Sequential, layers, optimizers, regularizers
 from neuralnet.initializers import RandomNormal
 
 
-def linear_classifier(reg: float = 1e-3) -> Sequential:
-    """Softmax regression: one Dense layer from the 2 coordinates to the 3 class scores."""
-    model = Sequential(
-        [
-            Input(shape=(2,)),
-            layers.Dense(
-                3,
-                activation="softmax",
-                kernel_initializer=RandomNormal(stddev=0.01),
-                kernel_regularizer=regularizers.L2(reg / 2),
-            ),
-        ]
+def page_dense(units: int, activation: str, reg: float) -> layers.Dense:
+    """A Dense layer as the cs231n page sets it up: weights 0.01 · randn, penalty 0.5 · reg · ΣW²."""
+    return layers.Dense(
+        units,
+        activation=activation,
+        kernel_initializer=RandomNormal(stddev=0.01),
+        kernel_regularizer=regularizers.L2(reg / 2),
     )
+
+
+def full_batch_gradient_descent(stack: list) -> Sequential:
+    """The model of `stack`, trained as on the page: SGD with step size 1, softmax cross-entropy."""
+    model = Sequential([Input(shape=(2,)), *stack])
     model.compile(
         optimizer=optimizers.SGD(learning_rate=1.0),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
     return model
+
+
+def linear_classifier(reg: float = 1e-3) -> Sequential:
+    """Softmax regression: one Dense layer from the 2 coordinates to the 3 class scores."""
+    return full_batch_gradient_descent([page_dense(3, "softmax", reg)])
 
 
 def two_layer_network(reg: float = 1e-3, hidden: int = 100) -> Sequential:
     """100 ReLU units, then the softmax output."""
-    model = Sequential(
-        [
-            Input(shape=(2,)),
-            layers.Dense(
-                hidden,
-                activation="relu",
-                kernel_initializer=RandomNormal(stddev=0.01),
-                kernel_regularizer=regularizers.L2(reg / 2),
-            ),
-            layers.Dense(
-                3,
-                activation="softmax",
-                kernel_initializer=RandomNormal(stddev=0.01),
-                kernel_regularizer=regularizers.L2(reg / 2),
-            ),
-        ]
+    return full_batch_gradient_descent(
+        [page_dense(hidden, "relu", reg), page_dense(3, "softmax", reg)]
     )
-    model.compile(
-        optimizer=optimizers.SGD(learning_rate=1.0),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    return model
 
 
 def page_initial_weights(seed: int = 0, hidden: int = 100) -> dict[str, list[np.ndarray]]:
