@@ -89,3 +89,82 @@ def test_fused_adam_flushes_subnormal_moments_to_zero():
     momentum = optimizer.variables["variable_0/momentum"]
     assert np.all(momentum == 0.0)
     assert np.all(np.isfinite(param))
+
+
+def _dense_relu_pass(accelerator, dtype, x, grad_y, kernel, bias):
+    neuralnet.config.set_accelerator(accelerator)
+    layer = layers.Dense(kernel.shape[1], activation="relu", dtype=dtype)
+    layer.build(x.shape)
+    layer.params["kernel"][...] = kernel
+    layer.params["bias"][...] = bias
+    with np.errstate(all="ignore"):  # the NaN and infinite entries are on purpose
+        y = layer.forward(x.astype(dtype), training=True).copy()
+        grad_x = layer.backward(grad_y.astype(dtype))
+    return y, grad_x, layer.grads["kernel"].copy(), layer.grads["bias"].copy()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("rows", [0, 1, 7, 64])
+def test_compiled_dense_relu_is_bit_identical_to_numpy(dtype, rows):
+    """Dense + ReLU forward (bias and ReLU in one pass) and backward (ReLU mask and bias gradient
+    in one pass) give NumPy's numbers exactly, NaN, infinity and −0 included."""
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(rows)
+    x = rng.standard_normal((rows, 6))
+    grad_y = rng.standard_normal((rows, 5)) * np.exp(rng.standard_normal((rows, 5)) * 4)
+    kernel = rng.standard_normal((6, 5))
+    bias = np.array([0.5, -0.5, 0.0, -0.0, 2.0])
+    if rows > 1:
+        x[0, 0] = np.nan  # a NaN input: row 0 of y is NaN where the kernel column mixes it in
+        grad_y[1, :] = [np.inf, -np.inf, np.nan, -0.0, 1e-30]
+    results = [_dense_relu_pass(a, dtype, x, grad_y, kernel, bias) for a in ("numba", None)]
+    for compiled, plain in zip(*results):
+        if plain is None:
+            assert compiled is None
+            continue
+        assert compiled.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(compiled, plain)
+        assert np.array_equal(np.signbit(compiled), np.signbit(plain))
+
+
+def test_compiled_dense_relu_matches_the_numpy_path_through_a_trained_model():
+    """A model with two ReLU layers, one of them shared, trained with and without the kernels:
+    the same losses and weights to the last bit (the shared layer's gradients are summed)."""
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((48, 4)).astype("float32")
+    y = rng.standard_normal((48, 3)).astype("float32")
+    results = []
+    for accelerator in ("numba", None):
+        neuralnet.config.set_accelerator(accelerator)
+        neuralnet.utils.set_random_seed(11)
+        inputs = neuralnet.Input((4,))
+        shared = layers.Dense(4, activation="relu")
+        h = shared(shared(inputs))
+        outputs = layers.Dense(3)(layers.Dense(6, activation="relu")(h))
+        model = neuralnet.Model(inputs, outputs)
+        model.compile(optimizers.Adam(0.01), "mse")
+        history = model.fit(x, y, batch_size=16, epochs=4, verbose=0)
+        results.append((history.history["loss"], model.get_weights()))
+    assert results[0][0] == results[1][0]
+    for a, b in zip(results[0][1], results[1][1]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_adam_step_reuses_flat_views_until_the_arrays_change():
+    """The compiled Adam step keeps its flattened views while the same arrays come back and makes
+    new ones when they change (a rebuild after freezing a layer, or new gradient arrays)."""
+    pytest.importorskip("numba")
+    neuralnet.config.set_accelerator("numba")
+    params = [np.ones((3, 2), dtype="float32"), np.zeros(2, dtype="float32")]
+    grads = [np.full((3, 2), 0.5, dtype="float32"), np.full(2, -1.0, dtype="float32")]
+    optimizer = optimizers.Adam(0.1)
+    optimizer.apply(grads, params)
+    views = optimizer._flat_cache[2]
+    optimizer.apply(grads, params)
+    assert optimizer._flat_cache[2] is views
+    np.testing.assert_allclose(params[0], 1.0 - 0.2, rtol=1e-5)  # two steps of lr·sign(g), less ε's share
+    np.testing.assert_allclose(params[1], 0.2, rtol=1e-5)
+    optimizer.apply([g.copy() for g in grads], params)
+    assert optimizer._flat_cache[2] is not views
+    np.testing.assert_allclose(params[0], 1.0 - 0.3, rtol=1e-5)

@@ -1,14 +1,15 @@
 """Optional compiled kernels (numba) for the element-wise hot spots of training.
 
 Adam's update is ten element-wise passes over every parameter in NumPy; compiled, it is one pass.
-The kernels do exactly the arithmetic of the NumPy code they replace, in the same order and in the
+So are Dense's bias-plus-ReLU (two passes in NumPy) and its ReLU backward with the bias gradient
+(three). The kernels do exactly the arithmetic of the NumPy code they replace, in the same order and in the
 parameters' own float type, so both paths give the same numbers (the tests check this bit for bit),
 except that optimizer moments smaller than the smallest normal float are flushed to zero at every
 step (the NumPy path does it every 32 steps): that keeps long runs from slowing down on subnormal
 arithmetic and changes nothing else.
 
-numba is optional (`pip install 'neuralnet[fast]'`); it is imported on the first optimizer step that
-could use it, never at `import neuralnet`. `neuralnet.config.set_accelerator(None)` turns it off.
+numba is optional (`pip install 'neuralnet[fast]'`); it is imported on the first forward pass or
+optimizer step that could use it, never at `import neuralnet`. `neuralnet.config.set_accelerator(None)` turns it off.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def _compile() -> dict[str, Callable[..., Any]]:
     def adam(
         p, g, mf, vf, alpha, one_minus_beta_1, one_minus_beta_2, epsilon, tiny
     ):  # pragma: no cover
-        # 1-D views of the parameter, its gradient and Adam's two moments, updated in place
+        # 1-D (flattened) views of the parameter, its gradient and Adam's two moments, in place
         for i in range(p.size):
             gi = g[i]
             mi = mf[i] + (gi - mf[i]) * one_minus_beta_1  # m ← m + (1 − β₁)(g − m)
@@ -77,11 +78,32 @@ def _compile() -> dict[str, Callable[..., Any]]:
             vf[i] = vi
             p[i] -= mi / (math.sqrt(vi) + epsilon) * alpha  # θ ← θ − α·m/(√v + ε)
 
-    def flat(function: Callable[..., Any]) -> Callable[..., Any]:
-        def call(*arrays_then_scalars: Any) -> None:
-            arrays = [a.reshape(-1) for a in arrays_then_scalars[:4]]
-            function(*arrays, *arrays_then_scalars[4:])
+    @njit(cache=True, error_model="numpy")
+    def bias_relu(z, b):  # pragma: no cover
+        # z ← max(z + b, 0) in place, row by row: NumPy's `z += b; np.maximum(z, 0, out=z)` in one
+        # pass (a NaN stays NaN and −0 stays −0, as np.maximum keeps its first argument then).
+        rows, units = z.shape
+        for i in range(rows):
+            for j in range(units):
+                value = z[i, j] + b[j]
+                if value < 0:
+                    value = 0
+                z[i, j] = value
 
-        return call
+    @njit(cache=True, error_model="numpy")
+    def relu_backward_bias_grad(grad_y, y, grad_z, grad_b, one, zero):  # pragma: no cover
+        # grad_z = grad_y · (y > 0) (multiplied, as NumPy does it, so a NaN gradient stays NaN) and
+        # grad_b = Σ_rows grad_z, summed row after row in NumPy's order for axis 0: one pass.
+        rows, units = grad_y.shape
+        if rows == 0:
+            grad_b[:] = zero
+        for i in range(rows):
+            for j in range(units):
+                g = grad_y[i, j] * (one if y[i, j] > 0 else zero)
+                grad_z[i, j] = g
+                if i == 0:
+                    grad_b[j] = g
+                else:
+                    grad_b[j] += g
 
-    return {"adam": flat(adam)}
+    return {"adam": adam, "bias_relu": bias_relu, "relu_backward_bias_grad": relu_backward_bias_grad}

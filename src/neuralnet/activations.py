@@ -175,6 +175,11 @@ class ReLU(Activation):
         )
         self.output_only = self._plain
 
+    @property
+    def plain(self) -> bool:
+        """`max(x, 0)`: no slope, cap or threshold (what the compiled Dense kernels handle)."""
+        return self._plain
+
     def forward(self, x):
         if self._plain:
             return np.maximum(x, 0.0, dtype=x.dtype)

@@ -151,7 +151,9 @@ class BatchGatherer:
         if buffer is None or buffer.shape != shape or buffer.dtype != array.dtype:
             buffer = self._buffer = np.empty(shape, dtype=array.dtype)
         out = buffer[: len(index)]
-        np.take(array, index, axis=0, out=out)
+        # The indices come from a permutation of range(len(array)), so they are in range: 'clip'
+        # writes straight into `out`, where the default 'raise' goes through a temporary copy.
+        np.take(array, index, axis=0, out=out, mode="clip")
         return out
 
 

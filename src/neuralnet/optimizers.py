@@ -154,6 +154,7 @@ class Optimizer:
             same = kept is not None and kept[0] == id(variable)
             self._slots.append(kept[1] if same else self.create_slots(variable))
         self._decay_mask = [self._use_weight_decay(v, p) for v, p in zip(variables, self._paths)]
+        self._flat_cache: tuple[list, list, list | None] | None = None
         self.built = True
 
     def create_slots(self, variable: np.ndarray) -> dict[str, np.ndarray]:
@@ -277,11 +278,48 @@ class Optimizer:
                 if self._decay_mask[i]:
                     variable -= decay * variable  # θ ← θ − θ·wd·lr (decoupled)
         self.before_step()
+        flushed = self.update_all(indices, variables, grads, learning_rate)
+        self.iterations += 1
+        if not flushed and self.iterations % _FLUSH_EVERY == 0:
+            self._flush_subnormal_slots()
+
+    def update_all(
+        self,
+        indices: Sequence[int],
+        variables: Sequence[np.ndarray],
+        grads: Sequence[np.ndarray],
+        learning_rate: float,
+    ) -> bool:
+        """One step for every variable; returns whether the state was flushed of subnormal
+        numbers on the way (the compiled kernels do it at every step)."""
         for i, variable, grad in zip(indices, variables, grads):
             self.update_step(variable, grad, self._slots[i], learning_rate)
-        self.iterations += 1
-        if self.iterations % _FLUSH_EVERY == 0:
-            self._flush_subnormal_slots()
+        return False
+
+    def _flat_views(
+        self, indices: Sequence[int], variables: Sequence[np.ndarray], grads: Sequence[np.ndarray]
+    ) -> list[tuple[np.ndarray, ...]] | None:
+        """1-D views of each variable, its gradient and its state slots (in `slot_names` order),
+        for the compiled kernels; `None` unless all share one float dtype and are C-contiguous.
+        Made once and reused while the same arrays come back (the training loop's gradients are
+        the layers' own arrays, written in place at every step)."""
+        cache = self._flat_cache
+        if (
+            cache is not None
+            and len(cache[0]) == len(variables)
+            and all(a is b for a, b in zip(cache[0], variables))
+            and all(a is b for a, b in zip(cache[1], grads))
+        ):
+            return cache[2]
+        views: list[tuple[np.ndarray, ...]] | None = []
+        for i, variable, grad in zip(indices, variables, grads):
+            arrays = (variable, grad, *(self._slots[i][name] for name in self.slot_names))
+            if not _contiguous_alike(*arrays) or arrays[0].dtype != variables[0].dtype:
+                views = None
+                break
+            views.append(tuple(a.reshape(-1) for a in arrays))
+        self._flat_cache = (list(variables), list(grads), views)
+        return views
 
     def _flush_subnormal_slots(self) -> None:
         """Set state entries below the smallest normal float to 0. The moments of a weight whose
@@ -573,15 +611,33 @@ class Adam(Optimizer):
             ("momentum", "velocity", "velocity_hat") if self.amsgrad else ("momentum", "velocity")
         )
 
-    def update_step(self, variable, grad, slots, learning_rate):
+    def _alpha(self, learning_rate: float) -> float:
         t = self.iterations + 1
-        alpha = learning_rate * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
+        return learning_rate * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
+
+    def _kernel_scalars(self, alpha: float, dtype: np.dtype) -> tuple:
+        scalar = dtype.type
+        return (scalar(alpha), scalar(1.0 - self.beta_1), scalar(1.0 - self.beta_2),
+                scalar(self.epsilon), np.finfo(dtype).tiny)  # fmt: skip
+
+    def update_all(self, indices, variables, grads, learning_rate):
+        fused = None if self.amsgrad or not variables else _accelerate.kernel("adam")
+        views = None if fused is None else self._flat_views(indices, variables, grads)
+        if views is None:
+            return super().update_all(indices, variables, grads, learning_rate)
+        # The compiled step: every scalar computed once, one kernel call per parameter.
+        scalars = self._kernel_scalars(self._alpha(learning_rate), variables[0].dtype)
+        for p, g, m, v in views:
+            fused(p, g, m, v, *scalars)
+        return True
+
+    def update_step(self, variable, grad, slots, learning_rate):
+        alpha = self._alpha(learning_rate)
         m, v, tmp = slots["momentum"], slots["velocity"], slots["_scratch"]
         fused = None if self.amsgrad else _accelerate.kernel("adam")
         if fused is not None and _contiguous_alike(variable, grad, m, v):
-            scalar = variable.dtype.type
-            fused(variable, grad, m, v, scalar(alpha), scalar(1.0 - self.beta_1),
-                  scalar(1.0 - self.beta_2), scalar(self.epsilon), np.finfo(variable.dtype).tiny)  # fmt: skip
+            flat = (a.reshape(-1) for a in (variable, grad, m, v))
+            fused(*flat, *self._kernel_scalars(alpha, variable.dtype))
             return
         # In place, one scratch array: the same arithmetic as the formulas above, no allocation.
         np.subtract(grad, m, out=tmp)

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from neuralnet import _accelerate
 from neuralnet import activations as activations_module
 from neuralnet import initializers as initializers_module
 from neuralnet import regularizers as regularizers_module
@@ -51,6 +52,7 @@ class Dense(Layer):
         self.bias_regularizer = regularizers_module.get(bias_regularizer)
         self.activity_regularizer = regularizers_module.get(activity_regularizer)
         self._x = self._z = self._y = None
+        self._grad_z: np.ndarray | None = None  # reused from step to step by the compiled ReLU path
 
     def build(self, input_shape):
         input_dim = input_shape[-1] if len(input_shape) >= 2 else None
@@ -82,8 +84,27 @@ class Dense(Layer):
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
 
+    def _compiled_relu(self, z: np.ndarray, name: str):
+        """The compiled kernel `name` when this layer is a plain ReLU on 2-D arrays with a bias
+        and an accelerator is in use (see `neuralnet._accelerate`), else `None`."""
+        activation = self.activation
+        if (
+            type(activation) is activations_module.ReLU
+            and activation.plain
+            and self.use_bias
+            and z.ndim == 2
+            and z.dtype == self.params["bias"].dtype
+        ):
+            return _accelerate.kernel(name)
+        return None
+
     def forward(self, x, *, training=False):
         z = x @ self.params["kernel"]
+        fused = self._compiled_relu(z, "bias_relu")
+        if fused is not None:
+            fused(z, self.params["bias"])  # z ← max(z + b, 0) in one pass
+            self._x, self._z, self._y = x, None, z
+            return z
         if self.use_bias:
             z += self.params["bias"]  # z is ours: in place is safe
         if self.activation.output_only:
@@ -96,6 +117,16 @@ class Dense(Layer):
         return y
 
     def backward(self, grad_y):
+        fused = self._compiled_relu(grad_y, "relu_backward_bias_grad")
+        if fused is not None and grad_y.flags.c_contiguous and grad_y.dtype == self._y.dtype:
+            # dJ/dz = dJ/dy · (y > 0) and dJ/db = Σ_batch dJ/dz in one pass, into a buffer of this
+            # layer's that only this call uses.
+            grad_z = self._grad_z
+            if grad_z is None or grad_z.shape != grad_y.shape or grad_z.dtype != grad_y.dtype:
+                grad_z = self._grad_z = np.empty_like(grad_y)
+            one = grad_y.dtype.type(1)
+            fused(grad_y, self._y, grad_z, self.grads["bias"], one, one - one)
+            return self._backward_matmuls(self._x, grad_z)
         return self.backward_from_preactivation(self.activation.backward(grad_y, self._z, self._y))
 
     def backward_from_preactivation(self, grad_z: np.ndarray) -> np.ndarray | None:
@@ -107,12 +138,16 @@ class Dense(Layer):
         else:
             grad_z2 = grad_z
         # z = x·W + b  =>  dJ/dW = xᵀ·dJ/dz,  dJ/db = Σ_batch dJ/dz,  dJ/dx = dJ/dz·Wᵀ
-        np.matmul(x.T, grad_z2, out=self.grads["kernel"])
         if self.use_bias:
             np.add.reduce(grad_z2, axis=0, out=self.grads["bias"])
+        return self._backward_matmuls(x, grad_z2, grad_z)
+
+    def _backward_matmuls(self, x2, grad_z2, grad_z=None):
+        """dJ/dW = xᵀ·dJ/dz into `grads`, and dJ/dx = dJ/dz·Wᵀ unless no one needs it."""
+        np.matmul(x2.T, grad_z2, out=self.grads["kernel"])
         if self._skip_input_gradient:
             return None
-        return grad_z @ self.params["kernel"].T
+        return (grad_z2 if grad_z is None else grad_z) @ self.params["kernel"].T
 
     def get_config(self):
         return {
