@@ -163,7 +163,8 @@ def test_adam_step_reuses_flat_views_until_the_arrays_change():
     views = optimizer._flat_cache[2]
     optimizer.apply(grads, params)
     assert optimizer._flat_cache[2] is views
-    np.testing.assert_allclose(params[0], 1.0 - 0.2, rtol=1e-5)  # two steps of lr·sign(g), less ε's share
+    # two steps of lr·sign(g), less ε's share
+    np.testing.assert_allclose(params[0], 1.0 - 0.2, rtol=1e-5)
     np.testing.assert_allclose(params[1], 0.2, rtol=1e-5)
     optimizer.apply([g.copy() for g in grads], params)
     assert optimizer._flat_cache[2] is not views

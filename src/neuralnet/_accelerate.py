@@ -86,7 +86,7 @@ def _compile() -> dict[str, Callable[..., Any]]:
         for i in range(rows):
             for j in range(units):
                 value = z[i, j] + b[j]
-                if value < 0:
+                if value < 0:  # noqa: PLR1730 (max() may not keep NaN and −0 as np.maximum does)
                     value = 0
                 z[i, j] = value
 
@@ -106,4 +106,8 @@ def _compile() -> dict[str, Callable[..., Any]]:
                 else:
                     grad_b[j] += g
 
-    return {"adam": adam, "bias_relu": bias_relu, "relu_backward_bias_grad": relu_backward_bias_grad}
+    return {
+        "adam": adam,
+        "bias_relu": bias_relu,
+        "relu_backward_bias_grad": relu_backward_bias_grad,
+    }
