@@ -169,3 +169,64 @@ def test_adam_step_reuses_flat_views_until_the_arrays_change():
     optimizer.apply([g.copy() for g in grads], params)
     assert optimizer._flat_cache[2] is not views
     np.testing.assert_allclose(params[0], 1.0 - 0.3, rtol=1e-5)
+
+
+def _layer_pass(accelerator, layer_factory, x, grad_y, training=True):
+    neuralnet.config.set_accelerator(accelerator)
+    neuralnet.utils.set_random_seed(5)
+    layer = layer_factory(x.dtype.name)
+    layer.build(x.shape)
+    for value in layer.params.values():  # non-trivial γ and β
+        value[...] = np.linspace(-1.5, 2.0, value.size).reshape(value.shape)
+    with np.errstate(all="ignore"):
+        y = layer.forward(x, training=training).copy()
+        grad_x = layer.backward(grad_y)
+    return [y, grad_x, *(g.copy() for g in layer.grads.values()),
+            *(v.copy() for v in layer.state.values())]  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("rows", [1, 3, 100])
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize(
+    "factory",
+    [
+        lambda dtype: layers.BatchNormalization(momentum=0.9, dtype=dtype),
+        lambda dtype: layers.Dropout(0.3, dtype=dtype),
+        lambda dtype: layers.Dropout(0.3, noise_shape=(None, 1), dtype=dtype),
+    ],
+    ids=["batch_norm", "dropout", "dropout_noise_shape"],
+)
+def test_compiled_batch_norm_and_dropout_are_bit_identical_to_numpy(factory, training, rows, dtype):
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(rows)
+    x = (rng.standard_normal((rows, 7)) * 3 + 1).astype(dtype)
+    grad_y = rng.standard_normal((rows, 7)).astype(dtype)
+    compiled = _layer_pass("numba", factory, x, grad_y, training)
+    plain = _layer_pass(None, factory, x, grad_y, training)
+    assert len(compiled) == len(plain)
+    for a, b in zip(compiled, plain):
+        assert a.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_run_with_batch_norm_and_dropout_is_identical_with_and_without_the_accelerator():
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((96, 6)).astype("float32")
+    y = rng.integers(0, 4, 96)
+    results = []
+    for accelerator in ("numba", None):
+        neuralnet.config.set_accelerator(accelerator)
+        neuralnet.utils.set_random_seed(8)
+        model = Sequential(
+            [Input((6,)), layers.Dense(16, activation="relu"), layers.BatchNormalization(),
+             layers.Dropout(0.2), layers.Dense(8, activation="relu"),
+             layers.BatchNormalization(), layers.Dropout(0.2), layers.Dense(4, activation="softmax")]
+        )  # fmt: skip
+        model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+        history = model.fit(x, y, batch_size=32, epochs=3, verbose=0, validation_split=0.25)
+        results.append((history.history, model.get_weights(), model.predict(x, verbose=0)))
+    assert results[0][0] == results[1][0]
+    for a, b in zip(results[0][1] + [results[0][2]], results[1][1] + [results[1][2]]):
+        np.testing.assert_array_equal(a, b)

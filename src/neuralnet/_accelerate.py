@@ -2,7 +2,8 @@
 
 Adam's update is ten element-wise passes over every parameter in NumPy; compiled, it is one pass.
 So are Dense's bias-plus-ReLU (two passes in NumPy) and its ReLU backward with the bias gradient
-(three). The kernels do exactly the arithmetic of the NumPy code they replace, in the same order and in the
+(three); batch normalization takes three passes forward and two backward instead of about ten each,
+and dropout one pass instead of four. The kernels do exactly the arithmetic of the NumPy code they replace, in the same order and in the
 parameters' own float type, so both paths give the same numbers (the tests check this bit for bit),
 except that optimizer moments smaller than the smallest normal float are flushed to zero at every
 step (the NumPy path does it every 32 steps): that keeps long runs from slowing down on subnormal
@@ -106,8 +107,89 @@ def _compile() -> dict[str, Callable[..., Any]]:
                 else:
                     grad_b[j] += g
 
+    @njit(cache=True, error_model="numpy")
+    def column_sums(x, sums):  # pragma: no cover
+        # Σ_rows x, row after row: NumPy's order for a sum over axis 0 of a C-ordered array.
+        rows, units = x.shape
+        if rows == 0:
+            sums[:] = 0
+        for i in range(rows):
+            for j in range(units):
+                if i == 0:
+                    sums[j] = x[i, j]
+                else:
+                    sums[j] += x[i, j]
+
+    @njit(cache=True, error_model="numpy")
+    def center_and_square_sums(x, mean, centered, square_sums):  # pragma: no cover
+        # centered = x − μ, and Σ_rows centered² (each square rounded first, as np.square does).
+        rows, units = x.shape
+        if rows == 0:
+            square_sums[:] = 0
+        for i in range(rows):
+            for j in range(units):
+                c = x[i, j] - mean[j]
+                centered[i, j] = c
+                if i == 0:
+                    square_sums[j] = c * c
+                else:
+                    square_sums[j] += c * c
+
+    @njit(cache=True, error_model="numpy")
+    def normalize_scale_shift(x_hat, inv_std, gamma, beta, y):  # pragma: no cover
+        # x̂ ← (x − μ)·(1/σ) in place, y = x̂·γ + β (two roundings, as NumPy's two operations).
+        rows, units = x_hat.shape
+        for i in range(rows):
+            for j in range(units):
+                value = x_hat[i, j] * inv_std[j]
+                x_hat[i, j] = value
+                y[i, j] = value * gamma[j] + beta[j]
+
+    @njit(cache=True, error_model="numpy")
+    def batch_norm_grad_sums(grad_y, x_hat, sum_dy, sum_dy_x_hat):  # pragma: no cover
+        # Σ dy and Σ dy·x̂ over the rows, in one pass.
+        rows, units = grad_y.shape
+        if rows == 0:
+            sum_dy[:] = 0
+            sum_dy_x_hat[:] = 0
+        for i in range(rows):
+            for j in range(units):
+                g = grad_y[i, j]
+                if i == 0:
+                    sum_dy[j] = g
+                    sum_dy_x_hat[j] = g * x_hat[i, j]
+                else:
+                    sum_dy[j] += g
+                    sum_dy_x_hat[j] += g * x_hat[i, j]
+
+    @njit(cache=True, error_model="numpy")
+    def batch_norm_input_grad(
+        grad_y, x_hat, scale, mean_dy, mean_dy_x_hat, grad_x
+    ):  # pragma: no cover
+        # dx = γ/σ · ((dy − mean(dy)) − x̂·mean(dy·x̂)), in NumPy's order of operations.
+        rows, units = grad_y.shape
+        for i in range(rows):
+            for j in range(units):
+                grad_x[i, j] = scale[j] * (
+                    (grad_y[i, j] - mean_dy[j]) - x_hat[i, j] * mean_dy_x_hat[j]
+                )
+
+    @njit(cache=True, error_model="numpy")
+    def dropout(uniform, x, y, keep, inv_keep, zero):  # pragma: no cover
+        # The uniform draws become the mask (1/keep where u < keep, else 0), and y = x·mask.
+        for i in range(x.size):
+            mask = inv_keep if uniform[i] < keep else zero
+            uniform[i] = mask
+            y[i] = x[i] * mask
+
     return {
         "adam": adam,
         "bias_relu": bias_relu,
         "relu_backward_bias_grad": relu_backward_bias_grad,
+        "column_sums": column_sums,
+        "center_and_square_sums": center_and_square_sums,
+        "normalize_scale_shift": normalize_scale_shift,
+        "batch_norm_grad_sums": batch_norm_grad_sums,
+        "batch_norm_input_grad": batch_norm_input_grad,
+        "dropout": dropout,
     }

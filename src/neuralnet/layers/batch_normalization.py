@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from neuralnet import _accelerate
 from neuralnet import initializers as initializers_module
 from neuralnet import regularizers as regularizers_module
 from neuralnet._validation import check_number
@@ -75,12 +76,37 @@ class BatchNormalization(Layer):
     def _shaped(self, v: np.ndarray) -> np.ndarray:
         return v if self._axis == len(self._broadcast) - 1 else v.reshape(self._broadcast)
 
+    def _compiled(self, x: np.ndarray) -> bool:
+        """Whether the compiled kernels apply: (batch, features) C-ordered arrays of the
+        parameters' float type, with γ and β, and an accelerator in use."""
+        return (
+            x.ndim == 2
+            and self._axis == 1
+            and self.scale
+            and self.center
+            and x.dtype == self.params["gamma"].dtype
+            and x.flags.c_contiguous
+            and _accelerate.kernel("column_sums") is not None
+        )
+
     def forward(self, x, *, training=False):
         use_batch = training and self.trainable
-        if use_batch:
+        compiled = use_batch and self._compiled(x)
+        if compiled:
+            # The same arithmetic as below in three passes: Σx; x − μ and Σ(x − μ)²; x̂ and y.
+            n = np.intp(x.shape[0])  # np.mean divides by an intp: the same rounding
+            mean = np.empty(x.shape[1], dtype=x.dtype)
+            _accelerate.kernel("column_sums")(x, mean)
+            np.true_divide(mean, n, out=mean, casting="unsafe")
+            centered = np.empty_like(x)
+            variance = np.empty_like(mean)
+            _accelerate.kernel("center_and_square_sums")(x, mean, centered, variance)
+            np.true_divide(variance, n, out=variance, casting="unsafe")
+        elif use_batch:
             mean = np.mean(x, axis=self._reduce_axes)
             centered = x - self._shaped(mean)
             variance = np.mean(np.square(centered), axis=self._reduce_axes)  # biased, as Keras
+        if use_batch:
             decay = 1.0 - self.momentum
             self.state["moving_mean"] += decay * (mean - self.state["moving_mean"])
             self.state["moving_variance"] += decay * (variance - self.state["moving_variance"])
@@ -88,6 +114,13 @@ class BatchNormalization(Layer):
             variance = self.state["moving_variance"]
             centered = x - self._shaped(self.state["moving_mean"])
         inv_std = 1.0 / np.sqrt(variance + self.epsilon)
+        if compiled:
+            y = np.empty_like(x)
+            _accelerate.kernel("normalize_scale_shift")(
+                centered, inv_std, self.params["gamma"], self.params["beta"], y
+            )
+            self._x_hat, self._inv_std, self._used_batch = centered, inv_std, use_batch
+            return y
         x_hat = centered * self._shaped(inv_std)
         y = x_hat * self._shaped(self.params["gamma"]) if self.scale else x_hat.copy()
         if self.center:
@@ -98,8 +131,18 @@ class BatchNormalization(Layer):
     def backward(self, grad_y):
         axes = self._reduce_axes
         x_hat = self._x_hat
-        sum_dy = np.sum(grad_y, axis=axes)
-        sum_dy_xhat = np.sum(grad_y * x_hat, axis=axes)
+        compiled = (
+            self._used_batch
+            and self._compiled(grad_y)
+            and x_hat.flags.c_contiguous
+            and x_hat.dtype == grad_y.dtype
+        )
+        if compiled:
+            sum_dy, sum_dy_xhat = np.empty_like(self._inv_std), np.empty_like(self._inv_std)
+            _accelerate.kernel("batch_norm_grad_sums")(grad_y, x_hat, sum_dy, sum_dy_xhat)
+        else:
+            sum_dy = np.sum(grad_y, axis=axes)
+            sum_dy_xhat = np.sum(grad_y * x_hat, axis=axes)
         if self.center:
             self.grads["beta"][...] = sum_dy  # dβ = Σ dy
         if self.scale:
@@ -112,6 +155,12 @@ class BatchNormalization(Layer):
         # dx = γ/(N·sqrt(σ²+ε)) · (N·dy − Σdy − x̂·Σ(dy·x̂)), the batch statistics depend on x
         mean_dy = self._shaped(sum_dy / n)
         mean_dy_xhat = self._shaped(sum_dy_xhat / n)
+        if compiled:
+            grad_x = np.empty_like(grad_y)
+            _accelerate.kernel("batch_norm_input_grad")(
+                grad_y, x_hat, scale, mean_dy, mean_dy_xhat, grad_x
+            )
+            return grad_x
         return scale * (grad_y - mean_dy - x_hat * mean_dy_xhat)
 
     def get_config(self):

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from neuralnet import _accelerate
 from neuralnet._validation import check_number
 from neuralnet.layers.layer import Layer, register_layer, shape_str
 
@@ -60,6 +61,15 @@ class Dropout(Layer):
         uniform = self.rng.random(
             self._mask_shape(x.shape), dtype=np.float64 if x.dtype == np.float64 else np.float32
         )
+        fused = _accelerate.kernel("dropout") if uniform.shape == x.shape else None
+        if fused is not None and x.dtype == uniform.dtype and x.flags.c_contiguous:
+            # The arithmetic below in one pass: the draws become the mask, y = x · mask.
+            scalar = x.dtype.type
+            y = np.empty_like(x)
+            fused(uniform.reshape(-1), x.reshape(-1), y.reshape(-1),
+                  scalar(keep), scalar(1.0 / keep), scalar(0))  # fmt: skip
+            self._mask = uniform
+            return y
         # The mask holds 0 or 1/keep, so y = x · mask and dJ/dx = dJ/dy · mask.
         mask = (uniform < keep).astype(x.dtype)
         mask *= 1.0 / keep
