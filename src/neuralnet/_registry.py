@@ -6,7 +6,6 @@ into objects, and says clearly what it knows when a name is wrong.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from typing import Any
 
@@ -73,6 +72,8 @@ class Registry:
     def closest(self, name: str) -> str | None:
         """The registered spelling closest to `name`: fewest typing edits (a swap of two neighbouring
         letters counts as one), then the most similar; `None` when nothing is close."""
+        import difflib  # only when a name is misspelt: keeps `import neuralnet` fast
+
         key = self._key(name) if isinstance(name, str) else str(name)
         best = min(
             self._entries,

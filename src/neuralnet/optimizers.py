@@ -602,6 +602,7 @@ class Adam(Optimizer):
         self.beta_2 = check_number(beta_2, "beta_2", self, low=0.0, high=1.0, high_inclusive=False)
         self.epsilon = check_number(epsilon, "epsilon", self, low=0.0)
         self.amsgrad = bool(amsgrad)
+        self._constants: dict[tuple, tuple] = {}
 
     scratch_names = ("_scratch",)
 
@@ -616,9 +617,17 @@ class Adam(Optimizer):
         return learning_rate * math.sqrt(1.0 - self.beta_2**t) / (1.0 - self.beta_1**t)
 
     def _kernel_scalars(self, alpha: float, dtype: np.dtype) -> tuple:
-        scalar = dtype.type
-        return (scalar(alpha), scalar(1.0 - self.beta_1), scalar(1.0 - self.beta_2),
-                scalar(self.epsilon), np.finfo(dtype).tiny)  # fmt: skip
+        """The kernel's scalar arguments in the parameters' float type (the constant ones are
+        made once per type: np.finfo alone costs more than a small kernel call)."""
+        key = (dtype, self.beta_1, self.beta_2, self.epsilon)
+        constants = self._constants.get(key)
+        if constants is None:
+            scalar = dtype.type
+            constants = self._constants[key] = (
+                scalar(1.0 - self.beta_1), scalar(1.0 - self.beta_2), scalar(self.epsilon),
+                np.finfo(dtype).tiny,
+            )  # fmt: skip
+        return (dtype.type(alpha), *constants)
 
     def update_all(self, indices, variables, grads, learning_rate):
         fused = None if self.amsgrad or not variables else _accelerate.kernel("adam")

@@ -3,7 +3,6 @@ Concatenate and Dot. Each takes a list of inputs and returns the list of their g
 
 from __future__ import annotations
 
-import string
 from typing import Any
 
 import numpy as np
@@ -292,7 +291,9 @@ class Dot(Layer):
 
     def _subscripts(self, rank_a: int, rank_b: int) -> tuple[str, str, str]:
         a, b = self._resolved_axes(rank_a, rank_b)
-        letters = iter(string.ascii_letters[1:])
+        letters = iter(
+            "bcdefghijklmnopqrstuvwxyABCDEFGHIJKLMNOPQRSTUVWXYZ"
+        )  # not 'a' (batch) nor 'z'
         contracted = "z"
         sa = ["a"] + [contracted if i == a else next(letters) for i in range(1, rank_a)]
         sb = ["a"] + [contracted if i == b else next(letters) for i in range(1, rank_b)]
