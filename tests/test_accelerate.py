@@ -1,5 +1,6 @@
 """The optional numba kernels give exactly the numbers of the NumPy code they replace."""
 
+import importlib.util
 import subprocess
 import sys
 
@@ -229,4 +230,47 @@ def test_a_run_with_batch_norm_and_dropout_is_identical_with_and_without_the_acc
         results.append((history.history, model.get_weights(), model.predict(x, verbose=0)))
     assert results[0][0] == results[1][0]
     for a, b in zip(results[0][1] + [results[0][2]], results[1][1] + [results[1][2]]):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_inference_alone_does_not_load_the_kernels():
+    """predict never pays numba's import (about a second); training loads the kernels."""
+    code = (
+        "import sys, numpy as np, neuralnet as nn\n"
+        "m = nn.Sequential([nn.Input((3,)), nn.layers.Dense(4, activation='relu'), nn.layers.Dense(2)])\n"
+        "m.predict(np.ones((2, 3), 'float32'), verbose=0)\n"
+        "print('numba' in sys.modules)\n"
+        "m.compile('adam', 'mse')\n"
+        "m.fit(np.ones((2, 3), 'float32'), np.ones((2, 2), 'float32'), verbose=0)\n"
+        "print('numba' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
+    expected_after_fit = str(importlib.util.find_spec("numba") is not None)
+    assert out == ["False", expected_after_fit]
+
+
+def test_float16_models_take_the_numpy_path():
+    """numba has no float16 arithmetic: float16 layers and Adam fall back to NumPy, with the same
+    numbers as with the accelerator off."""
+    pytest.importorskip("numba")
+    rng = np.random.default_rng(6)
+    x = rng.random((16, 4)).astype("float16")
+    y = rng.random((16, 2)).astype("float16")
+    results = []
+    for accelerator in ("numba", None):
+        neuralnet.config.set_accelerator(accelerator)
+        neuralnet.utils.set_random_seed(2)
+        with neuralnet.config.floatx_scope("float16"):
+            model = Sequential(
+                [Input((4,)), layers.Dense(8, activation="relu"), layers.BatchNormalization(),
+                 layers.Dropout(0.3), layers.Dense(2)]
+            )  # fmt: skip
+            model.compile("adam", "mse")
+            history = model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+        results.append((history.history["loss"], model.get_weights()))
+    assert results[0][0] == results[1][0]
+    for a, b in zip(results[0][1], results[1][1]):
+        assert a.dtype == np.float16
         np.testing.assert_array_equal(a, b)

@@ -2,15 +2,16 @@
 
 Adam's update is ten element-wise passes over every parameter in NumPy; compiled, it is one pass.
 So are Dense's bias-plus-ReLU (two passes in NumPy) and its ReLU backward with the bias gradient
-(three); batch normalization takes three passes forward and two backward instead of about ten each,
-and dropout one pass instead of four. The kernels do exactly the arithmetic of the NumPy code they replace, in the same order and in the
-parameters' own float type, so both paths give the same numbers (the tests check this bit for bit),
-except that optimizer moments smaller than the smallest normal float are flushed to zero at every
+(three); batch normalization takes three passes forward and two backward instead of about ten
+each, and dropout one pass instead of four. The kernels do exactly the arithmetic of the NumPy
+code they replace, in the same order and in the parameters' own float type, so both paths give
+the same numbers (the tests check this bit for bit), except that optimizer moments smaller than the smallest normal float are flushed to zero at every
 step (the NumPy path does it every 32 steps): that keeps long runs from slowing down on subnormal
 arithmetic and changes nothing else.
 
-numba is optional (`pip install 'neuralnet[fast]'`); it is imported on the first forward pass or
-optimizer step that could use it, never at `import neuralnet`. `neuralnet.config.set_accelerator(None)` turns it off.
+numba is optional (`pip install 'neuralnet[fast]'`); it is imported on the first training step
+that can use it, never at `import neuralnet` nor by inference alone (which uses the kernels once
+training has loaded them). `neuralnet.config.set_accelerator(None)` turns it off.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
+#: The float types the kernels are compiled for (numba has no float16 arithmetic).
+DTYPES = frozenset({np.dtype("float32"), np.dtype("float64")})
 _MODES = ("auto", "numba", None)
 _mode: str | None = "auto"
 _kernels: dict[str, Callable[..., Any]] | None = None
@@ -45,10 +50,14 @@ def accelerator() -> str | None:
     return "numba" if importlib.util.find_spec("numba") is not None else None
 
 
-def kernel(name: str) -> Callable[..., Any] | None:
-    """The compiled kernel `name`, or `None` when no accelerator is in use."""
+def kernel(name: str, load: bool = True) -> Callable[..., Any] | None:
+    """The compiled kernel `name`, or `None` when no accelerator is in use. With `load=False` the
+    kernels are not loaded for this call (importing numba takes about a second): inference uses
+    them only once training has loaded them."""
     global _kernels
     if _mode is None:
+        return None
+    if _kernels is None and not load:
         return None
     if _kernels is None:
         _kernels = _compile() if importlib.util.find_spec("numba") is not None else {}

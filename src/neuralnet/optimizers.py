@@ -409,9 +409,11 @@ class Optimizer:
 
 
 def _contiguous_alike(*arrays: np.ndarray) -> bool:
-    """Whether the arrays share one float dtype and are C-contiguous (what the kernels take)."""
+    """Whether the arrays share one float dtype the kernels are compiled for and are C-contiguous."""
     dtype = arrays[0].dtype
-    return dtype.kind == "f" and all(a.dtype == dtype and a.flags.c_contiguous for a in arrays)
+    return dtype in _accelerate.DTYPES and all(
+        a.dtype == dtype and a.flags.c_contiguous for a in arrays
+    )
 
 
 @OPTIMIZERS.register("sgd")

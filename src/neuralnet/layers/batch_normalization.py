@@ -85,6 +85,7 @@ class BatchNormalization(Layer):
             and self.scale
             and self.center
             and x.dtype == self.params["gamma"].dtype
+            and x.dtype in _accelerate.DTYPES
             and x.flags.c_contiguous
             and _accelerate.kernel("column_sums") is not None
         )

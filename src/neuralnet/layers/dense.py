@@ -84,7 +84,7 @@ class Dense(Layer):
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
 
-    def _compiled_relu(self, z: np.ndarray, name: str):
+    def _compiled_relu(self, z: np.ndarray, name: str, load: bool = True):
         """The compiled kernel `name` when this layer is a plain ReLU on 2-D arrays with a bias
         and an accelerator is in use (see `neuralnet._accelerate`), else `None`."""
         activation = self.activation
@@ -94,13 +94,14 @@ class Dense(Layer):
             and self.use_bias
             and z.ndim == 2
             and z.dtype == self.params["bias"].dtype
+            and z.dtype in _accelerate.DTYPES
         ):
-            return _accelerate.kernel(name)
+            return _accelerate.kernel(name, load)
         return None
 
     def forward(self, x, *, training=False):
         z = x @ self.params["kernel"]
-        fused = self._compiled_relu(z, "bias_relu")
+        fused = self._compiled_relu(z, "bias_relu", load=training)
         if fused is not None:
             fused(z, self.params["bias"])  # z ← max(z + b, 0) in one pass
             self._x, self._z, self._y = x, None, z
