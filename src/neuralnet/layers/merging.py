@@ -9,6 +9,9 @@ import numpy as np
 
 from neuralnet.layers.layer import Layer, register_layer, shape_str
 
+# einsum letters for Dot's other axes: not "a" (the batch axis) nor "z" (the contracted one)
+_EINSUM_LETTERS = "bcdefghijklmnopqrstuvwxyABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
 
 def _unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum `grad` over the axes along which an input of `shape` was broadcast."""
@@ -291,9 +294,7 @@ class Dot(Layer):
 
     def _subscripts(self, rank_a: int, rank_b: int) -> tuple[str, str, str]:
         a, b = self._resolved_axes(rank_a, rank_b)
-        letters = iter(
-            "bcdefghijklmnopqrstuvwxyABCDEFGHIJKLMNOPQRSTUVWXYZ"
-        )  # not 'a' (batch) nor 'z'
+        letters = iter(_EINSUM_LETTERS)
         contracted = "z"
         sa = ["a"] + [contracted if i == a else next(letters) for i in range(1, rank_a)]
         sb = ["a"] + [contracted if i == b else next(letters) for i in range(1, rank_b)]
