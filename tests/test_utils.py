@@ -1,5 +1,8 @@
 """Helpers: seeding, one-hot encoding, registering one's own classes."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -62,3 +65,33 @@ def test_clear_session_restarts_automatic_names():
     utils.clear_session()
     assert layers.Dense(1).name == "dense"
     assert neuralnet.config.floatx() == "float32"
+
+
+def test_import_neuralnet_leaves_the_slow_optional_modules_unimported():
+    """`import neuralnet` stays fast: numpy.random, the plotting and dataset code, tqdm and numba
+    load when first used."""
+    code = (
+        "import sys, neuralnet\n"
+        "slow = ['numpy.random', 'matplotlib', 'tqdm', 'numba', 'neuralnet.plotting', "
+        "'neuralnet.datasets', 'difflib']\n"
+        "print(*[name for name in slow if name in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_unseeded_layers_differ_from_run_to_run_until_a_seed_is_set():
+    """The global seed source, made on first use, is random unless `set_random_seed` was called."""
+    code = (
+        "import neuralnet\n"
+        "layer = neuralnet.layers.Dense(2)\n"
+        "layer.ensure_built((None, 3))\n"
+        "print(layer.params['kernel'].tolist())\n"
+    )
+    runs = {
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+        for _ in range(2)
+    }
+    assert len(runs) == 2

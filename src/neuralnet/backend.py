@@ -18,8 +18,9 @@ _EPSILON = 1e-7
 _VALID_FLOATX = ("float16", "float32", "float64")
 
 # The global source of seeds. Layers, initializers and `fit` each draw one seed from it when they
-# are not given their own, so the order of creation fixes every random number of a run.
-_SEED_SOURCE = np.random.default_rng()
+# are not given their own, so the order of creation fixes every random number of a run. It is made
+# on first use: `numpy.random` takes about 20 ms to import, which `import neuralnet` need not pay.
+_SEED_SOURCE: np.random.Generator | None = None
 
 
 def floatx() -> str:
@@ -66,6 +67,9 @@ def set_global_seed(seed: int) -> None:
 
 def draw_seed() -> int:
     """A fresh seed from the global source (deterministic after `set_global_seed`)."""
+    global _SEED_SOURCE
+    if _SEED_SOURCE is None:
+        _SEED_SOURCE = np.random.default_rng()
     return int(_SEED_SOURCE.integers(0, 2**63 - 1))
 
 
