@@ -264,3 +264,19 @@ def test_float16_models_take_the_numpy_path():
         return model
 
     _train_both_ways(make_model, x, y, seed=2, batch_size=8, epochs=2)
+
+
+def test_a_subclass_of_adam_with_its_own_update_step_keeps_it():
+    pytest.importorskip("numba")
+    neuralnet.config.set_accelerator("numba")
+
+    class HalfAdam(optimizers.Adam):
+        def update_step(self, variable, grad, slots, learning_rate):
+            super().update_step(variable, grad * 0.5, slots, learning_rate)
+
+    params, grads = [np.ones(3, dtype="float32")], [np.full(3, 2.0, dtype="float32")]
+    HalfAdam(0.1).apply(grads, params)
+    optimizer = optimizers.Adam(0.1)
+    optimizer.apply([g * 0.5 for g in grads], expected := [np.ones(3, dtype="float32")])
+    np.testing.assert_array_equal(params[0], expected[0])
+    assert optimizer.variables["variable_0/momentum"][0] == np.float32(0.1)  # (1 − β₁)·g, g = 1

@@ -632,7 +632,9 @@ class Adam(Optimizer):
         return (dtype.type(alpha), *constants)
 
     def update_all(self, indices, variables, grads, learning_rate):
-        fused = None if self.amsgrad or not variables else _accelerate.kernel("adam")
+        # A subclass with its own update_step (a user's variant of Adam) keeps it.
+        own_step = type(self).update_step is Adam.update_step
+        fused = _accelerate.kernel("adam") if own_step and variables and not self.amsgrad else None
         views = None if fused is None else self._flat_views(indices, variables, grads)
         if views is None:
             return super().update_all(indices, variables, grads, learning_rate)
