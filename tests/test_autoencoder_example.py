@@ -1,17 +1,12 @@
 """The autoencoder example: a linear autoencoder finds PCA's subspace, a nonlinear one beats PCA."""
 
-import importlib.util
-import pathlib
-
 import numpy as np
 import pytest
 
-pytest.importorskip("sklearn")
+from example_modules import load_example
 
-EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
-spec = importlib.util.spec_from_file_location("autoencoder", EXAMPLES / "autoencoder.py")
-autoencoder = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(autoencoder)
+pytest.importorskip("sklearn")
+autoencoder = load_example("autoencoder")
 
 import neuralnet as nn
 

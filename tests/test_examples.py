@@ -1,24 +1,14 @@
 """The examples run end to end and show what they claim."""
 
-import importlib.util
-import pathlib
-
 import pytest
 
-EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from example_modules import load_example
 
 
 @pytest.mark.slow
 def test_vanishing_gradients_example_shows_sigmoid_against_relu(tmp_path, capsys):
     pytest.importorskip("matplotlib")
-    example = _load("vanishing_gradients")
+    example = load_example("vanishing_gradients")
     assert example.main(["--out", str(tmp_path), "--epochs", "2"]) == 0
     monitors = example.run(epochs=1)
     sigmoid, relu = monitors["sigmoid"].gradient_norms, monitors["relu"].gradient_norms

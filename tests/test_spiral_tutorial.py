@@ -1,25 +1,13 @@
 """The lecture's Tutorial 1 reproduces the numbers that the lecture and the cs231n case study quote."""
 
-import importlib.util
-import pathlib
-
 import numpy as np
 import pytest
 
 import neuralnet as nn
+from example_modules import load_example
 
-EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "examples"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-scratch = _load("spiral_from_scratch")
-tutorial = _load("spiral_neuralnet")
+scratch = load_example("spiral_from_scratch")
+tutorial = load_example("spiral_neuralnet")
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +83,7 @@ def test_neuralnet_own_initializers_stay_in_the_lecture_bands(seed):
 @pytest.mark.slow
 def test_demo_prints_the_table_and_writes_the_pictures(tmp_path, capsys):
     pytest.importorskip("matplotlib")
-    demo = _load("spiral_tutorial")
+    demo = load_example("spiral_tutorial")
     assert demo.main(["--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out
     assert "linear classifier" in printed and "49.3%" in printed and "98.0%" in printed
