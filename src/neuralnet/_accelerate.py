@@ -5,9 +5,9 @@ So are Dense's bias-plus-ReLU (two passes in NumPy) and its ReLU backward with t
 (three); batch normalization takes three passes forward and two backward instead of about ten
 each, and dropout one pass instead of four. The kernels do exactly the arithmetic of the NumPy
 code they replace, in the same order and in the parameters' own float type, so both paths give
-the same numbers (the tests check this bit for bit), except that optimizer moments smaller than the smallest normal float are flushed to zero at every
-step (the NumPy path does it every 32 steps): that keeps long runs from slowing down on subnormal
-arithmetic and changes nothing else.
+the same numbers (the tests check this bit for bit), except that optimizer moments smaller than
+the smallest normal float are flushed to zero at every step (the NumPy path does it every 32
+steps): that keeps long runs from slowing down on subnormal arithmetic and changes nothing else.
 
 numba is optional (`pip install 'neuralnet[fast]'`); it is imported on the first training step
 that can use it, never at `import neuralnet` nor by inference alone (which uses the kernels once
