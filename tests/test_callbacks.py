@@ -180,19 +180,24 @@ def test_csv_logger_writes_and_appends(tmp_path):
     model = _model()
     history = model.fit(x, y, epochs=2, callbacks=[callbacks.CSVLogger(path)], verbose=0)
     rows = list(csv.reader(path.open()))
-    assert rows[0] == ["epoch", "accuracy", "loss"]
+    # Keras 3 adds the val_ columns (as NA) to a run without validation data.
+    assert rows[0] == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"]
     assert [row[0] for row in rows[1:]] == ["0", "1"]
     assert float(rows[2][2]) == pytest.approx(history.history["loss"][1])
-    model.fit(
+    assert [row[3:] for row in rows[1:]] == [["NA", "NA"], ["NA", "NA"]]
+    history = model.fit(
         x,
         y,
         epochs=4,
         initial_epoch=2,
+        validation_data=(x, y),
         callbacks=[callbacks.CSVLogger(path, append=True)],
         verbose=0,
     )
     rows = list(csv.reader(path.open()))
     assert [row[0] for row in rows] == ["epoch", "0", "1", "2", "3"]
+    assert len({len(row) for row in rows}) == 1  # one header for both runs
+    assert float(rows[4][4]) == pytest.approx(history.history["val_loss"][1])
 
 
 def test_lambda_callback_calls_the_given_functions():
@@ -232,7 +237,6 @@ def test_gradient_monitor_records_the_true_gradient_norms():
     model = _model(learning_rate=0.0)
     monitor = callbacks.GradientMonitor()
     model.fit(x, y, batch_size=8, epochs=1, callbacks=[monitor], verbose=0)
-    model._build_compiled([y])
     model.compute_gradients([x], [y])
     expected = np.linalg.norm(model.layers[0].grads["kernel"])
     assert monitor.gradient_norms["dense"][0] == pytest.approx(expected, rel=1e-5)

@@ -12,7 +12,7 @@ import pytest
 from sklearn import metrics as skm
 
 from neuralnet import losses, metrics
-from neuralnet.models.compile_utils import resolve_metric
+from neuralnet.training.compile_utils import resolve_metric
 
 KERAS_RTOL = 2e-6
 

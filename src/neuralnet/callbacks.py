@@ -24,7 +24,14 @@ CALLBACKS = Registry("callback")
 
 
 class Callback:
-    """Base class: override the hooks you need. `self.model` and `self.params` are set by `fit`."""
+    """Base class: override the hooks you need.
+
+    `self.model` is the model being trained or evaluated. `self.params` holds `verbose`, `epochs`
+    (in `fit`), `steps` (batches per epoch, or of the whole `evaluate`/`predict` run), `mode`
+    (`'fit'`, `'evaluate'` or `'predict'`), `batch_size` and `samples` (the number of samples of
+    one pass over the data). `on_batch_begin` and `on_batch_end` are the Keras 2 names of the
+    training-batch hooks; they are called on every training batch, after the Keras 3 ones.
+    """
 
     def __init__(self) -> None:
         self.model: Any = None
@@ -60,6 +67,10 @@ _BATCH_HOOKS = (
     "on_train_batch_begin", "on_train_batch_end", "on_test_batch_begin", "on_test_batch_end",
     "on_predict_batch_begin", "on_predict_batch_end", "on_batch_begin", "on_batch_end",
 )  # fmt: skip
+
+
+# The Keras 2 names of the training-batch hooks, which Keras 3 still calls on every training batch.
+_KERAS_2_NAMES = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end"}
 
 
 class CallbackList:
@@ -110,8 +121,12 @@ class CallbackList:
                 listeners.append(callback)
 
     def wants(self, hook: str) -> bool:
-        """Whether any callback overrides the batch hook `hook` (so its logs must be built)."""
-        return bool(self._batch_callbacks.get(hook))
+        """Whether any callback overrides the batch hook `hook`, or for training batches its Keras 2
+        name (`on_batch_begin`, `on_batch_end`), so that the hook must be called with its logs."""
+        alias = _KERAS_2_NAMES.get(hook)
+        return bool(self._batch_callbacks.get(hook)) or (
+            alias is not None and bool(self._batch_callbacks.get(alias))
+        )
 
     def _call(self, hook: str, *args: Any) -> None:
         # Keras always passes a dict of logs (possibly empty), never None.
@@ -268,7 +283,19 @@ class ProgbarLogger(Callback):
         )
         self._last_refresh = 0.0
         self._samples = 0
+        self._steps_done = 0
         self._start = time.perf_counter()
+
+    def _samples_after(self, steps: int) -> int:
+        """Samples processed after `steps` batches of this bar: full batches, the last one of a
+        pass over the data shorter when the data does not divide evenly."""
+        batch_size = int(self.params.get("batch_size") or 0)
+        samples = int(self.params.get("samples") or 0)
+        if not batch_size or not samples:
+            return 0
+        per_pass = -(-samples // batch_size)  # batches in one pass
+        passes, rest = divmod(steps, per_pass)
+        return passes * samples + min(rest * batch_size, samples)
 
     def _rate(self) -> str:
         elapsed = time.perf_counter() - self._start
@@ -290,7 +317,8 @@ class ProgbarLogger(Callback):
         if bar is None:
             return
         bar.update(1)
-        self._samples += getattr(self.model, "_last_batch_size", 0)
+        self._steps_done += 1
+        self._samples = self._samples_after(self._steps_done)
         now = time.perf_counter()
         if now - self._last_refresh >= self.refresh_interval:
             self._last_refresh = now
@@ -623,7 +651,9 @@ class TerminateOnNaN(Callback):
 
 @CALLBACKS.register("CSVLogger")
 class CSVLogger(Callback):
-    """Write the logs of each epoch as a row of a CSV file (`epoch` then the metrics, sorted).
+    """Write the logs of each epoch as a row of a CSV file: `epoch`, then the logged values sorted
+    by name, as Keras does. When the first epoch has no validation values, `val_` columns are added
+    for every value anyway and written as `NA`, so that runs appended to one file share its header.
 
     Args:
         filename: The CSV file.
@@ -657,6 +687,8 @@ class CSVLogger(Callback):
         logs = logs or {}
         if self._keys is None:
             self._keys = sorted(logs)
+            if self._keys and not any(key.startswith("val_") for key in self._keys):
+                self._keys += [f"val_{key}" for key in self._keys]
         writer = csv.writer(self._file, delimiter=self.separator, lineterminator="\n")
         if self._header_needed:
             writer.writerow(["epoch", *self._keys])
@@ -729,7 +761,7 @@ class GradientMonitor(Callback):
     def on_train_batch_end(self, batch, logs=None):
         if batch % self.every:
             return
-        outputs = self.model.layer_outputs() if hasattr(self.model, "layer_outputs") else {}
+        outputs = self.model.layer_outputs()
         for layer in self._layers():
             sums = self._sums[layer.name]
             sums[0] += float(np.linalg.norm(layer.grads["kernel"]))

@@ -136,7 +136,7 @@ class Optimizer:
         Building again (after a layer was frozen or unfrozen) keeps the state of every variable that
         was already there, matched by path, and starts the new ones from zero.
         """
-        variables = list(variables)
+        variables = variables if isinstance(variables, list) else list(variables)
         if paths is None:
             paths = [f"variable_{i}" for i in range(len(variables))]
         if len(paths) != len(variables):

@@ -98,7 +98,7 @@ def numerical_gradient(
 
 def _layers_of(target: Layer) -> Iterator[Layer]:
     yield target
-    for layer in getattr(target, "_unique_layers", list)():
+    for layer in target.inner_layers():
         yield from _layers_of(layer)
 
 
@@ -190,27 +190,25 @@ def check_gradients(
 
 @contextlib.contextmanager
 def _preserved(target: Layer) -> Iterator[None]:
-    """Leave `target` as it was: its layers' state (BatchNormalization's moving statistics), random
-    generators and input-gradient settings are put back after the check."""
+    """Leave `target` as it was: its layers' state (BatchNormalization's moving statistics) and
+    random generators are put back after the check."""
     layers = list(_layers_of(target))
     saved = [
         (
             layer,
             {key: value.copy() for key, value in layer.state.items()},
             None if layer._rng is None else layer._rng.bit_generator.state,
-            layer._skip_input_gradient,
         )
         for layer in layers
     ]
     try:
         yield
     finally:
-        for layer, state, rng_state, skip in saved:
+        for layer, state, rng_state in saved:
             for key, value in state.items():
                 np.copyto(layer.state[key], value)
             if rng_state is not None:
                 layer._rng.bit_generator.state = rng_state
-            layer._skip_input_gradient = skip
 
 
 def _check_any_layer(target, x, y, sample_weight, input_shape, rng, epsilon, training, check_inputs,
@@ -253,53 +251,42 @@ def _check_layer(layer, x, input_shape, rng, epsilon, training, check_inputs, re
 
     layer.ensure_built([a.shape for a in inputs] if multi else inputs[0].shape)
     _require_float64(layer)
-    skip = layer._skip_input_gradient
-    layer._skip_input_gradient = False
-    if hasattr(layer, "configure_input_gradients"):
-        layer.configure_input_gradients(needed=True)
-    try:
-        layer.forward(feed(), training=training)  # creates the random generators it uses
-        with _frozen_randomness(layer) as rewind:
-            rewind()
-            out = layer.forward(feed(), training=training)
-            outs = out if isinstance(out, (list, tuple)) else [out]
-            upstream = [rng.standard_normal(o.shape) for o in outs]
+    layer.forward(feed(), training=training)  # creates the random generators it uses
+    with _frozen_randomness(layer) as rewind:
+        rewind()
+        out = layer.forward(feed(), training=training)
+        outs = out if isinstance(out, (list, tuple)) else [out]
+        upstream = [rng.standard_normal(o.shape) for o in outs]
 
-            def f() -> float:
-                rewind()
-                y = layer.forward(feed(), training=training)
-                ys = y if isinstance(y, (list, tuple)) else [y]
-                return float(sum(np.sum(a * g) for a, g in zip(ys, upstream)))
-
+        def f() -> float:
             rewind()
-            layer.forward(feed(), training=training)
-            grad_x = layer.backward(upstream if len(upstream) > 1 else upstream[0])
-            grad_xs = grad_x if multi else [grad_x]
-            analytic = {path: np.array(g, copy=True) for path, g in _named_grads(layer)}
-            if check_inputs:
-                for i, (array, g) in enumerate(zip(inputs, grad_xs)):
-                    name = "x" if len(inputs) == 1 else f"x[{i}]"
-                    report.errors[name], report.max_abs_errors[name] = _relative_error(
-                        np.asarray(g), numerical_gradient(f, array, epsilon)
-                    )
-            for path, param in _named_params(layer):
-                report.errors[path], report.max_abs_errors[path] = _relative_error(
-                    analytic[path], numerical_gradient(f, param, epsilon)
+            y = layer.forward(feed(), training=training)
+            ys = y if isinstance(y, (list, tuple)) else [y]
+            return float(sum(np.sum(a * g) for a, g in zip(ys, upstream)))
+
+        rewind()
+        layer.forward(feed(), training=training)
+        grad_x = layer.backward(upstream if len(upstream) > 1 else upstream[0])
+        grad_xs = grad_x if multi else [grad_x]
+        analytic = {path: np.array(g, copy=True) for path, g in _named_grads(layer)}
+        if check_inputs:
+            for i, (array, g) in enumerate(zip(inputs, grad_xs)):
+                name = "x" if len(inputs) == 1 else f"x[{i}]"
+                report.errors[name], report.max_abs_errors[name] = _relative_error(
+                    np.asarray(g), numerical_gradient(f, array, epsilon)
                 )
-    finally:
-        layer._skip_input_gradient = skip
+        for path, param in _named_params(layer):
+            report.errors[path], report.max_abs_errors[path] = _relative_error(
+                analytic[path], numerical_gradient(f, param, epsilon)
+            )
     return report
 
 
-def _named_arrays(layer: Layer, kind: str, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+def _named_arrays(layer: Layer, kind: str) -> Iterator[tuple[str, np.ndarray]]:
     """(path, array) of every `params` or `grads` entry of `layer` and of the layers inside it."""
-    sub = getattr(layer, "_unique_layers", None)
-    if sub is not None:
-        for inner in sub():
-            yield from _named_arrays(inner, kind, f"{prefix}{inner.name}/")
-        return
-    for key, value in getattr(layer, kind).items():
-        yield f"{prefix}{key}", value
+    for entry in layer.weight_entries():
+        if entry.owner.params.get(entry.key) is entry.array:
+            yield entry.path, getattr(entry.owner, kind)[entry.key]
 
 
 def _named_params(layer: Layer) -> Iterator[tuple[str, np.ndarray]]:
@@ -346,32 +333,27 @@ def _check_loss(loss, y_pred, y_true, sample_weight, input_shape, rng, epsilon, 
 def _check_model(
     model, x, y, sample_weight, input_shape, rng, epsilon, training, check_inputs, report
 ):
+    from neuralnet.training import data_adapter
+
     xs = _input_arrays(x, input_shape, rng)
     if y is None:
         raise ValueError("check_gradients: a model needs `y` (the targets).")
-    model._ensure_built_for(xs)
+    model.build_for(xs[0] if len(xs) == 1 else xs)
     for layer in _layers_of(model):
         _require_float64(layer)
-    ys = model._standardize_targets(y, "check_gradients")
-    model._build_compiled(ys)
-    sws = model._standardize_sample_weights(sample_weight, len(ys), "check_gradients")
-    model.configure_input_gradients(needed=check_inputs)  # put back by _preserved
-    model.run_forward(xs, training=training)  # creates the random generators it uses
+    trainer = model._compiled_trainer()
+    ys = data_adapter.standardize_targets(model, y, "check_gradients")
+    sws = data_adapter.standardize_sample_weights(model, sample_weight, len(ys), "check_gradients")
+    trainer.loss_of(xs, ys, sws, training=training)  # creates the random generators it uses
     with _frozen_randomness(model) as rewind:
 
         def f() -> float:
             rewind()
-            outputs = model.run_forward(xs, training=training)
-            loss, _ = model._compiled_loss.value(ys, outputs, sws)
-            return loss + model.regularization_penalty() + model._activity_penalty()
+            return trainer.loss_of(xs, ys, sws, training=training)
 
         rewind()
-        outputs = model.run_forward(xs, training=training)
-        _, _, grads, fused = model._compiled_loss.value_and_gradients(
-            ys, outputs, sws, model.fusable_activations()
-        )
-        input_grads = model.run_backward(grads, fused)
-        model.add_regularization_gradients()
+        trainer.compute_gradients(xs, ys, sws, training=training, input_gradients=check_inputs)
+        input_grads = trainer.input_gradients_of_last
         analytic = {path: np.array(g, copy=True) for path, g in _named_grads(model)}
         if check_inputs:
             for i, (array, g) in enumerate(zip(xs, input_grads)):

@@ -72,7 +72,7 @@ def test_set_weights_copies_in_place_and_checks_count_and_shapes():
     kernel = model.layers[0].params["kernel"]
     model.set_weights([np.ones((3, 2)), np.zeros(2)])
     assert model.layers[0].params["kernel"] is kernel and np.all(kernel == 1.0)
-    with pytest.raises(ValueError, match="2 weight arrays, but set_weights received 1"):
+    with pytest.raises(ValueError, match=r"has 2 weight arrays .*but set_weights received 1"):
         model.set_weights([np.ones((3, 2))])
     with pytest.raises(ValueError, match=r"dense/kernel' has shape \(3, 2\).*\(2, 3\)"):
         model.set_weights([np.ones((2, 3)), np.zeros(2)])

@@ -59,8 +59,7 @@ def test_fused_softmax_cross_entropy_gradient_equals_the_unfused_path():
     unfused.set_weights(fused.get_weights())
     for model in (fused, unfused):
         model.compile("sgd", "sparse_categorical_crossentropy")
-        model._build_compiled([y])
-    unfused.fusable_activations = lambda: [None]  # force dJ/dp then the softmax Jacobian
+    unfused.call_graph().graph.fusable = [None]  # force dJ/dp then the softmax Jacobian
     fused.compute_gradients([x.astype(np.float64)], [y])
     unfused.compute_gradients([x.astype(np.float64)], [y])
     for a, b in zip(fused.layers, unfused.layers):
@@ -76,7 +75,6 @@ def test_fused_gradient_is_exact_and_finite_for_huge_logits(loss):
     x = np.array([[1.0, 0.0], [-1.0, 0.0]], dtype="float32")  # logits ±1e4
     labels = np.array([1, 1])
     y = labels if loss.startswith("sparse") else np.eye(3, dtype="float32")[labels]
-    model._build_compiled([y])
     cost, _, outputs = model.compute_gradients([x], [y])
     grad_kernel = model.layers[0].grads["kernel"]
     assert np.all(np.isfinite(grad_kernel))
@@ -257,10 +255,16 @@ def test_verbose_one_draws_a_progress_bar(capsys):
 # -- errors at the boundary -------------------------------------------------------------------------
 
 
-def test_fit_before_compile_is_a_runtime_error():
+@pytest.mark.parametrize("method", ["fit", "evaluate", "train_on_batch", "test_on_batch"])
+def test_training_before_compile_is_keras_value_error(method):
     x, y = _data()
-    with pytest.raises(RuntimeError, match=r"must be compiled before fit\(\); call model.compile"):
-        _classifier().fit(x, y)
+    with pytest.raises(ValueError, match=r"You must call `compile\(\)` before using the model"):
+        getattr(_classifier(), method)(x, y)
+
+
+def test_predict_needs_no_compile():
+    x, _ = _data()
+    assert _classifier().predict(x, verbose=0).shape == (len(x), 3)
 
 
 def test_x_and_y_of_different_lengths():
@@ -344,7 +348,7 @@ def test_crossentropy_alias_is_resolved_from_the_shapes():
     model = _classifier()
     model.compile("sgd", "crossentropy", metrics=["acc"])
     history = model.fit(x, y, epochs=1, verbose=0)
-    assert isinstance(model._compiled_loss.losses[0], losses.SparseCategoricalCrossentropy)
+    assert isinstance(model._trainer.compiled_loss.losses[0], losses.SparseCategoricalCrossentropy)
     assert sorted(history.history) == ["acc", "loss"]
 
 
@@ -397,12 +401,11 @@ def test_compute_gradients_works_before_the_first_fit():
     assert loss > 0.5 and np.abs(model.layers[0].grads["kernel"]).sum() > 0
 
 
-def test_a_subclassed_model_without_a_graph_is_refused_clearly():
+def test_a_model_subclass_without_call_is_refused_clearly():
     class MyModel(neuralnet.Model):
-        def call(self, x):
-            return x
+        pass
 
     model = MyModel()
     model.compile("sgd", "mse")
-    with pytest.raises(NotImplementedError, match="has no graph"):
+    with pytest.raises(NotImplementedError, match=r"has no call\(\) and no graph"):
         model.fit(np.ones((2, 2)), np.ones((2, 2)), verbose=0)

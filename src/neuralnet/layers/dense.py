@@ -146,7 +146,7 @@ class Dense(Layer):
     def _backward_matmuls(self, x2, grad_z2, grad_z=None):
         """dJ/dW = xᵀ·dJ/dz into `grads`, and dJ/dx = dJ/dz·Wᵀ unless no one needs it."""
         np.matmul(x2.T, grad_z2, out=self.grads["kernel"])
-        if self._skip_input_gradient:
+        if not self.needs_input_gradient:
             return None
         return (grad_z2 if grad_z is None else grad_z) @ self.params["kernel"].T
 

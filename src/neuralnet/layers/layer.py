@@ -10,10 +10,20 @@ Every layer of neuralnet, and every layer a user writes, is a subclass of `Layer
 Gradients are of the cost J, the batch mean of the loss, so they already include the 1/N. The model,
 not the layer, adds regularization penalties and their gradients, so that each `backward` is exactly
 its layer's own chain rule.
+
+A layer may be called several times in a graph (shared weights). Each call keeps its own forward
+values: the graph captures what `forward` kept on the layer (attributes, and the dicts and lists they
+hold) after each call and puts it back before that call's `backward`, and sums the gradients of the
+calls. Facts that belong to one model or one call (is dJ/dx needed? which `training` mode?) are set
+by the graph for that call; they never stay on the layer.
+
+A layer may instead be written with `call(inputs)` composing other layers, as in Keras: it is traced
+into a graph of those layers when first built, and its forward and backward are theirs.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any, Self
 
@@ -25,7 +35,7 @@ from neuralnet import regularizers as regularizers_module
 from neuralnet._naming import to_snake_case, unique_name
 from neuralnet._registry import Registry
 from neuralnet._validation import normalize_shape
-from neuralnet.layers.node import Node, Shape, SymbolicTensor, is_symbolic
+from neuralnet.layers.node import Node, Shape, SymbolicTensor, is_symbolic, note_graph_change
 
 LAYERS = Registry("layer")
 
@@ -36,6 +46,25 @@ def shape_str(shape: Any) -> str:
         return "[" + ", ".join(shape_str(s) for s in shape) + "]"
     dims = ["None" if d is None else str(d) for d in shape]
     return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+# JSON-safe values that a user's layer or model may take in __init__ and get back from get_config
+# without writing get_config (Keras 3's automatic config).
+_CONFIG_TYPES = (str, int, float, bool, type(None))
+
+
+def _json_safe(value: Any) -> bool:
+    if isinstance(value, _CONFIG_TYPES):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_json_safe(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _json_safe(v) for k, v in value.items())
+    return False
+
+
+def _is_library_class(cls: type) -> bool:
+    return cls.__module__.startswith("neuralnet.")
 
 
 class Layer:
@@ -55,18 +84,22 @@ class Layer:
         params: The trained arrays by name (`kernel`, `bias`, ...), updated in place by the optimizer.
         grads: dJ/dparam for each entry of `params`, written by `backward`.
         state: Arrays saved with the model but not trained (BatchNormalization's moving statistics).
+        needs_input_gradient: Whether the caller reads the dJ/dx that `backward` returns. The graph
+            sets it to False for the length of one `backward` call when nothing reads dJ/dx of that
+            call (a layer fed only by the model's inputs); `backward` may then return `None` and
+            skip that work. It is True at every other time.
     """
 
     #: True for layers whose `forward` takes a list of arrays (Add, Concatenate, ...).
     multi_input = False
+    needs_input_gradient = True
 
-    # Bumped whenever any layer's `trainable` changes, so that models rebuild their list of
-    # trained parameters before the next step (a cheap integer comparison per step).
-    _trainable_version = 0
-
-    @classmethod
-    def _bump_trainable_version(cls) -> None:
-        Layer._trainable_version += 1
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        instance = super().__new__(cls)
+        instance._auto_config = None
+        if not _is_library_class(_defining_class(cls, "__init__")):
+            instance._auto_config = _constructor_arguments(cls, args, kwargs)
+        return instance
 
     def __init__(
         self,
@@ -90,7 +123,7 @@ class Layer:
             raise TypeError(f"{type(self).__name__}: `name` must be a string, received {name!r}.")
         self.name = name or unique_name(to_snake_case(type(self).__name__))
         self._trainable = bool(trainable)
-        self.dtype = None if dtype is None else np.dtype(dtype).name
+        self._dtype = None if dtype is None else np.dtype(dtype).name
         self.seed = seed
         self.built = False
         self.params: dict[str, np.ndarray] = {}
@@ -102,8 +135,9 @@ class Layer:
         self._rng: np.random.Generator | None = None
         self._build_input_shape: Any = None
         self._build_dtype: str | None = None  # floatx() when built, for a layer without `dtype`
-        # Set by the model for layers fed only by model inputs: their dJ/dx is never used.
-        self._skip_input_gradient = False
+        # For a layer made of layers: its graphs by training mode, and the one last run.
+        self._graphs: dict[bool, Any] = {}
+        self._graph_used: Any = None
 
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
@@ -126,31 +160,81 @@ class Layer:
         self.built = True
 
     def forward(self, x: Any, *, training: bool = False) -> Any:
-        """Compute y from x (a list of arrays for multi-input layers) and keep what backward needs."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement forward().")
+        """Compute y from x (a list of arrays for multi-input layers) and keep what backward needs.
+
+        A layer written with `call()` runs the graph traced from it."""
+        graph = self._graphs.get(bool(training)) if self._graphs else None
+        if graph is None:
+            raise NotImplementedError(
+                f"{type(self).__name__} does not implement forward() (nor call(), composing other "
+                "layers)."
+            )
+        self._graph_used = graph.graph
+        outputs = graph.graph.forward(list(x) if self.multi_input else [x], training)
+        return outputs[0] if graph.output_structure == "single" else list(outputs)
 
     def backward(self, grad_y: np.ndarray) -> Any:
         """From dJ/dy, fill `self.grads` and return dJ/dx (a list for multi-input layers)."""
-        raise NotImplementedError(f"{type(self).__name__} does not implement backward().")
+        graph = self._graph_used
+        if graph is None:
+            raise NotImplementedError(f"{type(self).__name__} does not implement backward().")
+        grads = list(grad_y) if isinstance(grad_y, (list, tuple)) else [grad_y]
+        input_grads = graph.backward(grads, input_gradients=self.needs_input_gradient)
+        if not self.needs_input_gradient:
+            return None
+        return input_grads if self.multi_input else input_grads[0]
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         """The output shape for inputs of `input_shape`; the same shape unless overridden."""
+        if self._graphs:
+            shapes = self._graphs[False].graph.output_shapes
+            return shapes[0] if len(shapes) == 1 else shapes
         return input_shape
 
     def get_config(self) -> dict[str, Any]:
-        """The constructor's arguments, JSON-safe, so that `from_config` rebuilds the layer."""
+        """The constructor's arguments, JSON-safe, so that `from_config` rebuilds the layer.
+
+        A user's subclass that does not write `get_config` gets the arguments its `__init__` was
+        called with, when they are plain values (numbers, strings, lists and dicts of them)."""
         config: dict[str, Any] = {"name": self.name, "trainable": self.trainable}
-        if self.dtype is not None:
-            config["dtype"] = self.dtype
+        if self._dtype is not None:
+            config["dtype"] = self._dtype
         if self.seed is not None:
             config["seed"] = self.seed
         if self._batch_input_shape is not None and not self._inbound_nodes:
             config["batch_input_shape"] = list(self._batch_input_shape)
-        return config
+        cls = type(self)
+        if not _is_library_class(_defining_class(cls, "get_config")) or _is_library_class(
+            _defining_class(cls, "__init__")
+        ):
+            return config
+        if self._auto_config is None:
+            raise NotImplementedError(
+                f"{cls.__name__} {self.name!r} was created with __init__ arguments that are not "
+                "plain values (numbers, strings, lists or dicts of them), so its config cannot be "
+                f"made automatically. Write {cls.__name__}.get_config() returning the arguments "
+                "that rebuild it (and from_config() if they need converting)."
+            )
+        return _merge_auto_config(cls, config, self._auto_config)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Self:
         return cls(**config)
+
+    # -- layers made of layers ------------------------------------------------------------------
+
+    def inner_layers(self) -> list[Layer]:
+        """The layers this layer is made of, each once (a model's layers, or those a layer
+        written with `call()` composes); empty for a layer with its own forward and backward."""
+        if self._graphs or (not self.built and _defines_call(self)):
+            from neuralnet.layers.tracing import tracked_layers
+
+            return tracked_layers(self)
+        return []
+
+    def graph_in_use(self) -> Any:
+        """The graph this layer's last forward pass ran, for a layer made of layers; else None."""
+        return self._graph_used
 
     # -- building -------------------------------------------------------------------------------
 
@@ -166,10 +250,21 @@ class Layer:
         self._rng = value
 
     @property
+    def dtype(self) -> str:
+        """The float type of this layer's weights (Keras's `layer.dtype`): `dtype` when given, else
+        `floatx()` as it was when the layer was built (or is now, before that)."""
+        return self._dtype or self._build_dtype or backend.floatx()
+
+    @property
     def compute_dtype(self) -> str:
-        """The float type of this layer's parameters and outputs: `dtype`, else `floatx()` as it
-        was when the layer was built (so that its inputs are cast to its weights' type)."""
-        return self.dtype or self._build_dtype or backend.floatx()
+        """The float type of this layer's outputs; its inputs are cast to it. The same as `dtype`
+        (neuralnet has no mixed precision)."""
+        return self.dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        """The float type of this layer's weights: the same as `dtype`."""
+        return self.dtype
 
     def add_weight(
         self,
@@ -202,20 +297,33 @@ class Layer:
         return value
 
     def ensure_built(self, input_shape: Any) -> None:
-        """Build the layer for `input_shape` if it is not built yet."""
+        """Build the layer for `input_shape` if it is not built yet (tracing `call()` for a layer
+        written with it)."""
         if not self.built:
             self._build_dtype = self.compute_dtype
             self.build(input_shape)
             self.built = True
             self._build_input_shape = input_shape
+            if _defines_call(self):
+                from neuralnet.layers.tracing import trace
+
+                self._graphs = trace(self, input_shape)
 
     # -- calling --------------------------------------------------------------------------------
 
-    def __call__(self, inputs: Any, training: bool | None = None) -> Any:
-        """On symbolic tensors, add this layer to the graph being defined; on arrays, compute the
-        output (in inference mode unless `training=True`)."""
+    def __call__(self, inputs: Any, training: bool | None = None, **kwargs: Any) -> Any:
+        """On symbolic tensors, add this layer to the graph being defined (a `training` given here
+        is kept by that call); on arrays, compute the output (in inference mode unless
+        `training=True`)."""
+        if kwargs:
+            raise TypeError(
+                f"{type(self).__name__} {self.name!r} was called with unexpected keyword "
+                f"argument(s) {', '.join(sorted(kwargs))}; a layer takes inputs and `training`."
+            )
+        if not self.built and _defines_call(self):
+            self.multi_input = isinstance(inputs, (list, tuple))
         if is_symbolic(inputs):
-            return self._call_symbolic(inputs)
+            return self._call_symbolic(inputs, training)
         if self.multi_input:
             arrays = [self._as_array(x) for x in inputs]
             self.ensure_built([a.shape for a in arrays])
@@ -231,7 +339,7 @@ class Layer:
             array = array.astype(self.compute_dtype)
         return array
 
-    def _call_symbolic(self, inputs: Any) -> Any:
+    def _call_symbolic(self, inputs: Any, training: bool | None = None) -> Any:
         if self.multi_input:
             if not isinstance(inputs, (list, tuple)) or not all(
                 isinstance(t, SymbolicTensor) for t in inputs
@@ -260,7 +368,7 @@ class Layer:
             )
             for i, s in enumerate(shapes)
         ]
-        node = Node(self, tensors, outputs)
+        node = Node(self, tensors, outputs, training=training)
         self._inbound_nodes.append(node)
         return outputs if many else outputs[0]
 
@@ -287,50 +395,62 @@ class Layer:
     @trainable.setter
     def trainable(self, value: bool) -> None:
         self._trainable = bool(value)
-        Layer._bump_trainable_version()
+        for inner in self.inner_layers():
+            inner.trainable = value  # as in Keras, freezing a layer freezes what it is made of
+        note_graph_change()
+
+    def weight_entries(self) -> list[WeightEntry]:
+        """Every weight of this layer and of the layers it is made of, each array once, in Keras's
+        order: (path, array, trainable, owning layer, key)."""
+        entries: list[WeightEntry] = []
+        _collect_weights(self, "", False, set(), entries, top=True)
+        return entries
 
     @property
     def weights(self) -> list[np.ndarray]:
-        """All arrays, Keras's order: parameters, then state."""
-        return list(self.params.values()) + list(self.state.values())
+        """All arrays, Keras's order: parameters, then state (then those of inner layers)."""
+        return [entry.array for entry in self.weight_entries()]
 
     @property
     def weight_names(self) -> list[str]:
         """`layer_name/weight_name` for each array of `weights`, in the same order."""
-        return [f"{self.name}/{key}" for key in list(self.params) + list(self.state)]
+        return [f"{self.name}/{entry.path}" for entry in self.weight_entries()]
 
     @property
     def trainable_weights(self) -> list[np.ndarray]:
-        return list(self.params.values()) if self.trainable else []
+        return [entry.array for entry in self.weight_entries() if entry.trainable]
 
     @property
     def non_trainable_weights(self) -> list[np.ndarray]:
-        frozen = [] if self.trainable else list(self.params.values())
-        return frozen + list(self.state.values())
+        return [entry.array for entry in self.weight_entries() if not entry.trainable]
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of `weights`."""
-        return [w.copy() for w in self.weights]
+        return [np.array(w, copy=True) for w in self.weights]
 
     def set_weights(self, weights: list[Any]) -> None:
         """Copy `weights` (in the order of `get_weights`) into this layer's arrays, in place."""
-        own = self.weights
-        names = self.weight_names
+        entries = self.weight_entries()
         weights = list(weights)
-        if len(weights) != len(own):
+        if len(weights) != len(entries):
+            names = ", ".join(f"{self.name}/{e.path}" for e in entries) or "none"
             raise ValueError(
-                f"Layer {self.name!r} has {len(own)} weight arrays ({', '.join(names) or 'none'}), "
+                f"{type(self).__name__} {self.name!r} has {len(entries)} weight arrays ({names}), "
                 f"but set_weights received {len(weights)}."
             )
         arrays = [np.asarray(w) for w in weights]
-        for name, target, value in zip(names, own, arrays):
-            if target.shape != value.shape:
+        for entry, value in zip(entries, arrays):
+            if entry.array.shape != value.shape:
                 raise ValueError(
-                    f"Weight {name!r} has shape {target.shape}, but set_weights received an array "
-                    f"of shape {value.shape}."
+                    f"Weight {self._weight_label(entry.path)!r} has shape {entry.array.shape}, but "
+                    f"set_weights received an array of shape {value.shape}."
                 )
-        for target, value in zip(own, arrays):
-            np.copyto(target, value, casting="unsafe")
+        for entry, value in zip(entries, arrays):
+            np.copyto(entry.array, value, casting="unsafe")
+
+    def _weight_label(self, path: str) -> str:
+        """How an error names one of this layer's weights."""
+        return f"{self.name}/{path}"
 
     def count_params(self) -> int:
         """The number of scalars in all weight arrays (trainable or not)."""
@@ -340,17 +460,26 @@ class Layer:
 
     @property
     def losses(self) -> list[float]:
-        """The regularization penalties of this layer's parameters (Keras's `layer.losses`)."""
-        return [reg(self.params[name]) for name, reg in self.regularizers.items()]
+        """The regularization penalties of this layer's trained parameters (Keras's `layer.losses`;
+        a frozen layer's parameters are not trained, so they add no penalty)."""
+        return [
+            entry.owner.regularizers[entry.key](entry.array)
+            for entry in self.weight_entries()
+            if entry.trainable
+            and entry.key in entry.owner.regularizers
+            and entry.array is entry.owner.params.get(entry.key)
+        ]
 
     def regularization_penalty(self) -> float:
-        """Σ of the penalties of this layer's regularized parameters."""
-        return float(sum(reg(self.params[name]) for name, reg in self.regularizers.items()))
+        """Σ of `losses`: the penalties of this layer's trained parameters."""
+        return float(sum(self.losses))
 
     def add_regularization_gradients(self) -> None:
-        """Add each penalty's gradient to its parameter's gradient, in place."""
-        for name, reg in self.regularizers.items():
-            reg.add_gradient(self.params[name], self.grads[name])
+        """Add each trained parameter's penalty gradient to its gradient, in place (what a
+        training step does for every layer of the model)."""
+        if self.trainable:
+            for name, regularizer in self.regularizers.items():
+                regularizer.add_gradient(self.params[name], self.grads[name])
 
     # -- the graph ------------------------------------------------------------------------------
 
@@ -387,6 +516,85 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
+
+
+class WeightEntry:
+    """One weight array of a layer: its path (`dense_1/kernel`), whether it is trained, and the
+    layer and key it belongs to (`owner.params[key]` or `owner.state[key]`)."""
+
+    __slots__ = ("array", "key", "owner", "path", "trainable")
+
+    def __init__(self, path: str, array: np.ndarray, trainable: bool, owner: Layer, key: str):
+        self.path = path
+        self.array = array
+        self.trainable = trainable
+        self.owner = owner
+        self.key = key
+
+
+def _collect_weights(layer: Layer, prefix: str, frozen: bool, seen: set[int],
+                     entries: list[WeightEntry], top: bool = False) -> None:  # fmt: skip
+    """Keras's order: a layer's own parameters, then its state, then its inner layers' weights."""
+    frozen = frozen or not layer.trainable
+    own_prefix = prefix if top else f"{prefix}{layer.name}/"
+    if id(layer) not in seen:
+        seen.add(id(layer))
+        for key, array in layer.params.items():
+            entries.append(WeightEntry(f"{own_prefix}{key}", array, not frozen, layer, key))
+        for key, array in layer.state.items():
+            entries.append(WeightEntry(f"{own_prefix}{key}", array, False, layer, key))
+    for inner in layer.inner_layers():
+        if id(inner) in seen and not inner.inner_layers():
+            continue
+        _collect_weights(inner, own_prefix, frozen, seen, entries)
+
+
+def _defines_call(layer: Layer) -> bool:
+    cls = type(layer)
+    return getattr(cls, "call", None) is not None and cls.forward is Layer.forward
+
+
+def _defining_class(cls: type, name: str) -> type:
+    for klass in cls.__mro__:
+        if name in vars(klass):
+            return klass
+    return object
+
+
+def _constructor_arguments(cls: type, args: tuple, kwargs: dict) -> dict[str, Any] | None:
+    """The arguments `cls(*args, **kwargs)` was called with, by name, when all are plain values."""
+    try:
+        bound = inspect.signature(cls.__init__).bind(None, *args, **kwargs)
+    except (TypeError, ValueError):
+        return None
+    bound.apply_defaults()
+    arguments: dict[str, Any] = {}
+    for index, (name, value) in enumerate(bound.arguments.items()):
+        if index == 0:
+            continue  # self
+        parameter = bound.signature.parameters[name]
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            arguments.update(value)
+        elif parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+            if value:
+                return None
+        else:
+            arguments[name] = value
+    return arguments if _json_safe(arguments) else None
+
+
+def _merge_auto_config(
+    cls: type, base: dict[str, Any], arguments: dict[str, Any]
+) -> dict[str, Any]:
+    """The base config and the constructor's arguments; base keys that `__init__` cannot take
+    (it has no **kwargs) are left out, so that `from_config` can pass the config back."""
+    config = {**arguments, **base}
+    parameters = inspect.signature(cls.__init__).parameters
+    takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    if not takes_kwargs:
+        for key in set(base) - set(parameters):
+            config.pop(key, None)
+    return config
 
 
 def register_layer(*names: str):

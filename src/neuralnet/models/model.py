@@ -1,35 +1,31 @@
-"""`Model`: compile, fit, evaluate, predict, and the training step that ties layers, loss and optimizer.
+"""`Model`: the face of a network users train: compile, fit, evaluate, predict, weights, summary.
 
-The training step is the lecture's loop, written out:
+A model is a layer made of layers, run as a graph (`neuralnet.layers.graph.Graph`): the forward pass in
+topological order, the backward pass in reverse, each layer's own `forward` and `backward`. There are
+three ways to make one, as in Keras:
 
-    outputs = forward(x)                      # every layer's forward, in topological order
-    J, dJ/dŷ = loss(y, outputs)               # (softmax + cross-entropy: dJ/dz = (p − y)/N, fused)
-    backward(dJ/dŷ)                           # every layer's backward, in reverse order
-    add the regularizers' gradients           # J includes λ Σ‖W‖²
-    optimizer.apply(gradients)                # in place
+- `Model(inputs, outputs)`, a functional model (`Functional`): the graph of the layer calls that led
+  from the `Input`s to the outputs;
+- `Sequential([...])`: a chain, built as soon as the input shape is known;
+- a subclass that creates layers in `__init__` and composes them in `call(inputs, training=None)`:
+  the call is traced into a graph the first time the model sees data, or at `build(input_shape)`.
 
-Everything else (batches, validation, callbacks, progress) is arranged around that step. The graph
-itself (which layer feeds which) lives in `Functional`; `Sequential` is a functional model whose
-graph is a chain.
+The training loop itself (`fit`, `evaluate`, `predict`, the `*_on_batch` methods) lives in
+`neuralnet.training`; the methods here check their arguments' names and hand over.
 """
 
 from __future__ import annotations
 
-import math
-import warnings
-from collections.abc import Iterator
 from typing import Any, Self
 
 import numpy as np
 
-from neuralnet import backend
 from neuralnet import callbacks as callbacks_module
-from neuralnet import data as data_module
 from neuralnet import optimizers as optimizers_module
-from neuralnet._validation import check_non_negative_int, check_positive_int
+from neuralnet.layers.graph import CallGraph
 from neuralnet.layers.layer import Layer, shape_str
-from neuralnet.metrics import Mean
-from neuralnet.models.compile_utils import CompiledLoss, CompiledMetrics
+from neuralnet.layers.node import SymbolicTensor, is_symbolic, note_graph_change
+from neuralnet.layers.tracing import trace, tracked_layers
 
 
 class DivergenceWarning(UserWarning):
@@ -40,149 +36,211 @@ class Model(Layer):
     """A network of layers that can be trained: Keras's `Model`.
 
     `Model(inputs, outputs)` builds a functional model from symbolic tensors (see `Functional`);
-    `Sequential([...])` builds a chain. Both share this training API.
+    `Sequential([...])` builds a chain. Subclass `Model` to compose layers in `call`:
+
+        class TwoLayers(Model):
+            def __init__(self, units=64, **kwargs):
+                super().__init__(**kwargs)
+                self.hidden = layers.Dense(units, activation="relu")
+                self.out = layers.Dense(10, activation="softmax")
+
+            def call(self, inputs, training=None):
+                return self.out(self.hidden(inputs))
+
+    `call` runs once on symbolic inputs (twice, when it takes `training`): what it does must be
+    layer calls, so that the backward pass is the layers' own.
+
+    Attributes:
+        optimizer: The optimizer set by `compile`.
+        compiled: Whether `compile` was called.
+        stop_training: Set it to True (from a callback) to end `fit` after the current batch.
+        history: The `History` of the last `fit`.
     """
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Self:
         if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
             from neuralnet.models.functional import Functional
 
-            return super().__new__(Functional)
-        return super().__new__(cls)
+            return Functional.__new__(Functional, *args, **kwargs)
+        return super().__new__(cls, *args, **kwargs)
 
     def __init__(self, *, name: str | None = None, trainable: bool = True, **kwargs: Any) -> None:
         super().__init__(name=name, trainable=trainable, **kwargs)
-        self.compiled = False
         self.optimizer: optimizers_module.Optimizer | None = None
+        self.compiled = False
         self.stop_training = False
         self.history: callbacks_module.History | None = None
-        self._compiled_loss: CompiledLoss | None = None
-        self._compiled_metrics: CompiledMetrics | None = None
-        self._loss_tracker = Mean(name="loss")
-        self._output_loss_trackers: list[tuple[int, Mean]] = []
-        self._training_plan: _TrainingPlan | None = None
-        self._first_non_finite: tuple[int, int] | None = None
-        self._step_position = (0, 0)
+        self._trainer: Any = None  # neuralnet.training.Trainer, made by compile()
 
-    # -- what a graph provides (Functional implements these) -------------------------------------
+    # -- the graph ---------------------------------------------------------------------------------
+
+    def _set_graphs(self, graphs: dict[bool, CallGraph]) -> None:
+        """Run these graphs from now on (by training mode); the model is then built."""
+        self._graphs = graphs
+        self._graph_used = None
+        self.built = bool(graphs)
+        note_graph_change()
+        if graphs:
+            graph = graphs[False].graph
+            shapes = graph.input_shapes
+            self._build_input_shape = shapes[0] if len(shapes) == 1 else shapes
+
+    def call_graph(self, training: bool = False) -> CallGraph:
+        """The graph this model runs in `training` mode, with the structure of its inputs and
+        outputs. Raises a ValueError when the model is not built yet."""
+        graphs = self._graphs
+        if not graphs:
+            raise ValueError(self._not_built_message())
+        return graphs[bool(training)]
+
+    def _not_built_message(self) -> str:
+        return (
+            f"Model {self.name!r} has not been built yet. Build it by calling build(input_shape) "
+            "or by calling it (or fit, predict) on a batch of data."
+        )
 
     @property
     def layers(self) -> list[Layer]:
-        """The model's layers, in order."""
-        return []
+        """The layers the model is made of: for a subclassed model, the layers held by its
+        attributes, in the order they were set."""
+        return tracked_layers(self)
+
+    def inner_layers(self) -> list[Layer]:
+        return self.layers
+
+    @property
+    def multi_input(self) -> bool:  # type: ignore[override]
+        """Whether the model takes several inputs (a list or a dict)."""
+        return bool(self._graphs) and len(self.call_graph().graph.input_tensors) > 1
+
+    @property
+    def inputs(self) -> list[SymbolicTensor]:
+        return list(self.call_graph().graph.input_tensors)
+
+    @property
+    def outputs(self) -> list[SymbolicTensor]:
+        return list(self.call_graph().graph.output_tensors)
 
     @property
     def input_names(self) -> list[str]:
-        return []
+        """The keys of the inputs dict the model was built with, else the Input layers' names."""
+        spec = self.call_graph()
+        if spec.input_keys is not None:
+            return [str(k) for k in spec.input_keys]
+        return [t.node.layer.name for t in spec.graph.input_tensors]
 
     @property
     def output_names(self) -> list[str]:
-        return []
+        """The keys of the outputs dict, else the names of the layers that compute the outputs."""
+        spec = self.call_graph()
+        if spec.output_keys is not None:
+            return [str(k) for k in spec.output_keys]
+        return [t.layer.name for t in spec.graph.output_tensors]
 
-    def run_forward(self, inputs: list[np.ndarray], training: bool) -> list[np.ndarray]:
-        """Every layer's forward pass; the model's outputs as a list."""
-        raise NotImplementedError(
-            f"{type(self).__name__} has no graph: neuralnet has no automatic differentiation, so "
-            "models are built with Sequential or the functional API (Model(inputs, outputs)). "
-            "For custom computations, write a Layer with forward() and backward()."
-        )
-
-    def run_backward(
-        self, output_grads: list[np.ndarray | None], fused: list[bool] | None = None
-    ) -> list[np.ndarray | None]:
-        """Every layer's backward pass, in reverse order; dJ/d(input) for each model input."""
-        raise NotImplementedError
+    def layer_outputs(self) -> dict[str, np.ndarray]:
+        """Each layer's output in the last forward pass, by layer name (for monitoring)."""
+        graph = self._graph_used or self.call_graph(training=True).graph
+        return graph.layer_outputs()
 
     def format_outputs(self, outputs: list[Any]) -> Any:
-        """The outputs as the user expects them: one array, or a list."""
-        return outputs[0] if len(outputs) == 1 else list(outputs)
+        """Outputs in the structure the model returns: one array, a list, or a dict by name."""
+        spec = self.call_graph()
+        if spec.output_structure == "dict":
+            return dict(zip(spec.output_keys, outputs, strict=True))
+        if spec.output_structure == "single":
+            return outputs[0]
+        return list(outputs)
 
-    def fusable_activations(self) -> list[Any]:
-        """For each output, the activation whose gradient the loss may fuse (or None)."""
-        return [None] * len(self.output_names)
-
-    # -- weights (from the layers) ---------------------------------------------------------------
-
-    def _unique_layers(self) -> list[Layer]:
-        return self.layers
-
-    def _leaf_layers(self) -> list[Layer]:
-        """Every layer (not model) of this model and of the models inside it, each once, in order."""
-        found: dict[int, Layer] = {}
-        for layer in self._unique_layers():
-            leaves = layer._leaf_layers() if isinstance(layer, Model) else [layer]
-            for leaf in leaves:
-                found.setdefault(id(leaf), leaf)
-        return list(found.values())
-
-    def _named_weights(self) -> list[tuple[str, np.ndarray, bool]]:
-        """(path, array, trainable) for every weight, Keras's order, each array once even when a layer
-        is used in several places."""
-        entries: list[tuple[str, np.ndarray, bool]] = []
-        seen: set[int] = set()
-
-        def visit(model: Model, prefix: str, frozen: bool) -> None:
-            for layer in model._unique_layers():
-                if isinstance(layer, Model):
-                    visit(layer, f"{prefix}{layer.name}/", frozen or not layer.trainable)
-                    continue
-                if id(layer) in seen:
-                    continue
-                seen.add(id(layer))
-                trainable = not frozen and layer.trainable
-                for key, array in layer.params.items():
-                    entries.append((f"{prefix}{layer.name}/{key}", array, trainable))
-                for key, array in layer.state.items():
-                    entries.append((f"{prefix}{layer.name}/{key}", array, False))
-
-        visit(self, "", not self.trainable)
-        return entries
-
-    @property
-    def weights(self) -> list[np.ndarray]:
-        """Every weight array: each layer's parameters then state, layers in Keras's order."""
-        return [array for _, array, _ in self._named_weights()]
-
-    @property
-    def weight_names(self) -> list[str]:
-        return [f"{self.name}/{path}" for path, _, _ in self._named_weights()]
-
-    @property
-    def trainable_weights(self) -> list[np.ndarray]:
-        return [array for _, array, trainable in self._named_weights() if trainable]
-
-    @property
-    def non_trainable_weights(self) -> list[np.ndarray]:
-        return [array for _, array, trainable in self._named_weights() if not trainable]
-
-    @property
-    def trainable(self) -> bool:
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value: bool) -> None:
-        # As in Keras, freezing a model freezes every layer in it.
-        self._trainable = bool(value)
-        for layer in self._unique_layers():
-            layer.trainable = value
-        Layer._bump_trainable_version()
-
-    def set_weights(self, weights: list[Any]) -> None:
-        """Set every weight array, in the order of `get_weights()` (Keras's order)."""
-        weights = [np.asarray(w) for w in weights]
-        named = self._named_weights()
-        if len(weights) != len(named):
+    def inputs_from_dict(self, x: dict[str, Any], where: str) -> list[Any]:
+        """The entries of a dict of inputs, in the order of the model's inputs."""
+        names = self.input_names
+        missing = [name for name in names if name not in x]
+        if missing:
             raise ValueError(
-                f"Model {self.name!r} has {len(named)} weight arrays, but set_weights received {len(weights)}."
+                f"{where}: the dict of inputs has no entry for {missing}; the model's inputs are "
+                f"{names}."
             )
-        for (path, target, _), value in zip(named, weights):
-            if target.shape != value.shape:
-                raise ValueError(
-                    f"Weight {path!r} has shape {target.shape}, but set_weights received an array of "
-                    f"shape {value.shape}."
-                )
-        for (_, target, _), value in zip(named, weights):
-            np.copyto(target, value, casting="unsafe")
+        return [x[name] for name in names]
+
+    # -- building ----------------------------------------------------------------------------------
+
+    def build(self, input_shape: Any = None) -> None:
+        """Trace `call` on symbolic inputs of `input_shape` (batch axis first, e.g. `(None, 784)`; a
+        list or a dict of shapes for several inputs), so the model gets its graph and weights."""
+        if self._graphs:
+            return
+        if getattr(type(self), "call", None) is None:
+            raise NotImplementedError(
+                f"Model {self.name!r} ({type(self).__name__}) has no call() and no graph: build a "
+                "model with Model(inputs, outputs) or Sequential([...]), or subclass Model and write "
+                "call(inputs, training=None) composing layers made in __init__."
+            )
+        if input_shape is None:
+            raise ValueError(
+                f"Model {self.name!r}: build() needs the input shape, e.g. build((None, 784))."
+            )
+        structure = _shape_structure(input_shape)
+        self._build_dtype = self.compute_dtype
+        self._set_graphs(trace(self, structure))
+
+    def build_for(self, inputs: Any) -> None:
+        """Build the model, if it is not built yet, for inputs like `inputs` (arrays or symbolic
+        tensors: one, a list, or a dict by name)."""
+        if self._graphs:
+            return
+        if isinstance(inputs, dict):
+            self.build({key: tuple(np.shape(value)) if not isinstance(value, SymbolicTensor)
+                        else value.shape for key, value in inputs.items()})  # fmt: skip
+        elif isinstance(inputs, (list, tuple)):
+            self.build([v.shape if isinstance(v, SymbolicTensor) else np.shape(v) for v in inputs])
+        else:
+            self.build(inputs.shape if isinstance(inputs, SymbolicTensor) else np.shape(inputs))
+
+    def ensure_built(self, input_shape: Any) -> None:
+        if not self._graphs:
+            self.build(input_shape)
+
+    def check_input_shape(self, shape: Any) -> None:
+        expected = self.call_graph().graph.input_shapes[0]
+        if len(shape) != len(expected) or any(
+            e is not None and s is not None and e != s for e, s in zip(expected[1:], shape[1:])
+        ):
+            raise ValueError(
+                f"Model {self.name!r} expected inputs of shape {shape_str(expected)}, received shape "
+                f"{shape_str(tuple(shape))}."
+            )
+
+    # -- calling -----------------------------------------------------------------------------------
+
+    def __call__(self, inputs: Any, training: bool | None = None, **kwargs: Any) -> Any:
+        """On symbolic tensors, use the model as a layer of the graph being defined; on arrays,
+        compute its outputs (in inference mode unless `training=True`)."""
+        if kwargs:
+            raise TypeError(
+                f"Model {self.name!r} was called with unexpected keyword argument(s) "
+                f"{', '.join(sorted(kwargs))}; a model takes inputs and `training`."
+            )
+        self.build_for(inputs)
+        if isinstance(inputs, dict):
+            inputs = self.inputs_from_dict(inputs, f"Model {self.name!r}")
+            if len(inputs) == 1:
+                inputs = inputs[0]
+        if is_symbolic(inputs):
+            outputs = self._call_symbolic(inputs, training)
+        else:
+            outputs = super().__call__(inputs, training)
+        return self.format_outputs(outputs if isinstance(outputs, list) else [outputs])
+
+    def _as_array(self, x: Any) -> np.ndarray:
+        array = np.asarray(x)
+        if array.dtype.kind in "biuf" and array.dtype != self.compute_dtype:
+            array = array.astype(self.compute_dtype)
+        return array
+
+    # -- weights -----------------------------------------------------------------------------------
+
+    def _weight_label(self, path: str) -> str:
+        return path
 
     def count_params(self) -> int:
         if not self.built:
@@ -190,19 +248,7 @@ class Model(Layer):
                 f"Model {self.name!r} is not built yet, so it has no parameters to count. Give the "
                 "first layer an input shape (input_shape=... or an Input), or call build()."
             )
-        return sum(int(array.size) for _, array, _ in self._named_weights())
-
-    def regularization_penalty(self) -> float:
-        return float(sum(layer.regularization_penalty() for layer in _regularized_layers(self)))
-
-    def add_regularization_gradients(self) -> None:
-        for layer in _regularized_layers(self):
-            layer.add_regularization_gradients()
-
-    @property
-    def losses(self) -> list[float]:
-        """The regularization penalties of every layer (Keras's `model.losses`)."""
-        return [loss for layer in self._leaf_layers() for loss in layer.losses]
+        return super().count_params()
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """A layer by name or by index in `layers`."""
@@ -212,7 +258,8 @@ class Model(Layer):
         if index is not None:
             if not -len(layers) <= index < len(layers):
                 raise ValueError(
-                    f"get_layer: index {index} is out of range for model {self.name!r} with {len(layers)} layers."
+                    f"get_layer: index {index} is out of range for model {self.name!r} with "
+                    f"{len(layers)} layers."
                 )
             return layers[index]
         for layer in layers:
@@ -223,7 +270,7 @@ class Model(Layer):
             f"{', '.join(layer.name for layer in layers)}."
         )
 
-    # -- compile ---------------------------------------------------------------------------------
+    # -- compile and train (neuralnet.training does the work) --------------------------------------
 
     def compile(
         self,
@@ -241,7 +288,8 @@ class Model(Layer):
 
         Args:
             optimizer: Name (`'adam'`, `'sgd'`, `'rmsprop'`, ...) or `Optimizer` instance.
-            loss: Name, `Loss` instance, or a list/dict with one per output.
+            loss: Name, `Loss` instance, or a list/dict with one per output. A model compiled
+                without a loss can `predict` but not `fit` (the error comes at `fit`, as in Keras).
             loss_weights: One weight per output for the total cost.
             metrics: List of names/objects (`['accuracy']`), or per output as a list of lists or dict.
             weighted_metrics: Metrics that use `sample_weight` (plain `metrics` ignore it, as Keras 3).
@@ -249,51 +297,25 @@ class Model(Layer):
         `run_eagerly`, `steps_per_execution`, `jit_compile` and `auto_scale_loss` are accepted for
         compatibility and have no effect: every step runs eagerly in NumPy.
         """
+        from neuralnet.training.trainer import Trainer
+
         self.optimizer = optimizers_module.get(optimizer)
-        self._compile_args = {"loss": loss, "loss_weights": loss_weights, "metrics": metrics,
-                              "weighted_metrics": weighted_metrics}  # fmt: skip
-        self._compiled_loss = None
-        self._compiled_metrics = None
-        if self.built or self.output_names:
-            self._make_compiled()
+        self._trainer = Trainer(self, loss, loss_weights, metrics, weighted_metrics)
         self.compiled = True
-        self._training_plan = None
 
-    def _make_compiled(self) -> None:
-        args = self._compile_args
-        names = self.output_names
-        self._compiled_loss = CompiledLoss(args["loss"], args["loss_weights"], names)
-        self._compiled_metrics = CompiledMetrics(args["metrics"], args["weighted_metrics"], names)
-        # One tracker per output that has a loss (Keras logs no `name_loss` for the others).
-        self._output_loss_trackers = (
-            [
-                (k, Mean(name=f"{name}_loss"))
-                for k, (name, identifier) in enumerate(zip(names, self._compiled_loss._identifiers))
-                if identifier is not None
-            ]
-            if len(names) > 1
-            else []
-        )
-
-    def _require_compiled(self, method: str) -> None:
-        if type(self).run_forward is Model.run_forward:
-            self.run_forward([], training=False)  # raises: a model without a graph cannot train
+    def _compiled_trainer(self) -> Any:
         if not self.compiled:
-            raise RuntimeError(
-                f"Model {self.name!r} must be compiled before {method}(); call "
-                "model.compile(optimizer=..., loss=...)."
+            raise ValueError(
+                f"You must call `compile()` before using the model: model {self.name!r} has no "
+                "optimizer or loss yet; call model.compile(optimizer=..., loss=...)."
             )
+        return self._trainer
 
     @property
     def metrics(self) -> list[Any]:
-        """The loss tracker, then each compiled metric (built on the first batch)."""
-        tracked: list[Any] = [
-            self._loss_tracker,
-            *(tracker for _, tracker in self._output_loss_trackers),
-        ]
-        if self._compiled_metrics is not None:
-            tracked += [metric for _, metric, _ in self._compiled_metrics.metrics]
-        return tracked
+        """The loss tracker, then each compiled metric (built on the first batch); [] before
+        compile."""
+        return self._trainer.metrics if self._trainer is not None else []
 
     @property
     def metrics_names(self) -> list[str]:
@@ -302,237 +324,6 @@ class Model(Layer):
     def reset_metrics(self) -> None:
         for metric in self.metrics:
             metric.reset_state()
-
-    # -- data at the boundary --------------------------------------------------------------------
-
-    def _standardize_inputs(self, x: Any, where: str) -> list[np.ndarray]:
-        """x as a list of arrays in the order of the model's inputs, in the model's float type."""
-        if x is None:
-            raise ValueError(f"{where}: `x` is required.")
-        if isinstance(x, dict):
-            if not self.built:
-                raise ValueError(
-                    f"{where}: inputs given as a dict need a built model with named inputs."
-                )
-            arrays = self._inputs_from_dict(x, where)
-        else:
-            arrays = data_module.to_list(x)
-        if self.built and self.input_names and len(arrays) != len(self.input_names):
-            raise ValueError(
-                f"{where}: model {self.name!r} expects {len(self.input_names)} input"
-                f"{'s' if len(self.input_names) > 1 else ''} ({', '.join(self.input_names)}), "
-                f"received {len(arrays)}."
-            )
-        dtype = backend.floatx()
-        return [data_module.as_float_array(a, dtype, where, "x") for a in arrays]
-
-    def _inputs_from_dict(self, x: dict[str, Any], where: str) -> list[Any]:
-        """The entries of a dict of inputs, in the order of the model's inputs."""
-        missing = [name for name in self.input_names if name not in x]
-        if missing:
-            raise ValueError(
-                f"{where}: the dict of inputs has no entry for {missing}; the model's inputs are "
-                f"{self.input_names}."
-            )
-        return [x[name] for name in self.input_names]
-
-    def _standardize_targets(self, y: Any, where: str) -> list[np.ndarray]:
-        """y as a list of arrays, one per output (dicts by output name)."""
-        names = self.output_names
-        if isinstance(y, dict):
-            missing = [name for name in names if name not in y]
-            if missing:
-                raise ValueError(
-                    f"{where}: the dict of targets has no entry for {missing}; the model's outputs are {names}."
-                )
-            arrays = [y[name] for name in names]
-        elif len(names) > 1:
-            arrays = data_module.to_list(y)
-        else:
-            arrays = [_unwrap_single(y)]
-        if len(arrays) != len(names):
-            raise ValueError(
-                f"{where}: model {self.name!r} has {len(names)} outputs ({', '.join(names)}), but "
-                f"received {len(arrays)} target arrays."
-            )
-        result = []
-        for array in arrays:
-            array = np.asarray(array)
-            if array.dtype.kind not in "biuf":
-                raise ValueError(
-                    f"{where}: targets must hold numbers, received dtype {array.dtype}."
-                )
-            if array.dtype.kind == "f" and array.dtype != backend.floatx():
-                array = array.astype(backend.floatx())
-            result.append(array)
-        return result
-
-    def _standardize_sample_weights(
-        self, sample_weight: Any, n_outputs: int, where: str
-    ) -> list[Any]:
-        if sample_weight is None:
-            return [None] * n_outputs
-        if isinstance(sample_weight, dict):
-            unknown = sorted(set(sample_weight) - set(self.output_names))
-            if unknown:
-                raise ValueError(
-                    f"{where}: `sample_weight` names outputs {unknown} that the model does not have; "
-                    f"its outputs are {self.output_names}."
-                )
-            weights = [sample_weight.get(name) for name in self.output_names]
-        elif (
-            isinstance(sample_weight, (list, tuple))
-            and n_outputs > 1
-            and not all(w is not None and np.ndim(w) == 0 for w in sample_weight)
-        ):
-            # one array (or None) per output; a list of numbers is one array for all outputs
-            weights = list(sample_weight)
-            if len(weights) != n_outputs:
-                raise ValueError(
-                    f"{where}: `sample_weight` is a list of {len(weights)} arrays, but the model has "
-                    f"{n_outputs} outputs ({', '.join(self.output_names)}): give one array per output, "
-                    "one array for all of them, or a dict by output name."
-                )
-        else:
-            weights = [_unwrap_single(sample_weight)] * n_outputs
-        result = []
-        for w in weights:
-            if w is None:
-                result.append(None)
-                continue
-            w = np.asarray(w, dtype=np.float64)
-            if w.ndim == 0 or np.any(w < 0) or not np.all(np.isfinite(w)):
-                raise ValueError(
-                    f"{where}: `sample_weight` must be an array of finite, non-negative weights, "
-                    "one per sample."
-                )
-            result.append(w.astype(backend.floatx()))
-        return result
-
-    def _ensure_built_for(self, xs: list[np.ndarray]) -> None:
-        """Build a model whose input shape was unknown from the first data it sees."""
-        if not self.built:
-            self.build(xs[0].shape if len(xs) == 1 else [a.shape for a in xs])
-
-    def _check_inputs(self, xs: list[np.ndarray], where: str, check_values: bool) -> None:
-        for array, name, shape, consumer in zip(
-            xs, self.input_names, self._input_shapes(), self._input_consumers()
-        ):
-            if array.ndim != len(shape) or any(
-                e is not None and s != e for s, e in zip(array.shape[1:], shape[1:])
-            ):
-                owner = (
-                    f", as its first layer {type(consumer).__name__} {consumer.name!r} was built for"
-                    if consumer
-                    else ""
-                )
-                raise ValueError(
-                    f"{where}: model {self.name!r} expects input {name!r} of shape {shape_str(shape)}"
-                    f"{owner}; received an array of shape {shape_str(array.shape)}."
-                )
-            if check_values:
-                data_module.check_finite(where, "x" if len(xs) == 1 else f"x[{name!r}]", array)
-
-    def _input_shapes(self) -> list[tuple]:
-        return []
-
-    def _input_consumers(self) -> list[Layer | None]:
-        return []
-
-    def _prepare_targets(self, ys: list[np.ndarray], where: str) -> None:
-        """Check the targets against the losses (shapes, labels, finite values) once per call."""
-        assert self._compiled_loss is not None
-        for k, (y, out_shape, loss) in enumerate(
-            zip(ys, self._output_shapes(), self._compiled_loss.losses)
-        ):
-            label = "y" if len(ys) == 1 else f"y[{self.output_names[k]!r}]"
-            data_module.check_finite(where, label, y)
-            if loss is not None:
-                loss.check_targets(y, out_shape, where)
-
-    def _output_shapes(self) -> list[tuple]:
-        return []
-
-    def _build_compiled(self, ys: list[np.ndarray]) -> None:
-        if self._compiled_loss is None:
-            self._make_compiled()
-        assert self._compiled_loss is not None and self._compiled_metrics is not None
-        y_shapes = [y.shape for y in ys]
-        output_shapes = self._output_shapes()
-        if not self._compiled_loss.built:
-            self._compiled_loss.build(y_shapes, output_shapes)
-        if not self._compiled_metrics.built:
-            self._compiled_metrics.build(y_shapes, output_shapes)
-
-    # -- the training step -----------------------------------------------------------------------
-
-    def _training_plan_for_step(self) -> _TrainingPlan:
-        plan = self._training_plan
-        if plan is None or plan.trainable_version != Layer._trainable_version:
-            plan = self._training_plan = _TrainingPlan(self)
-        return plan
-
-    def compute_gradients(
-        self,
-        x: list[np.ndarray],
-        y: list[np.ndarray],
-        sample_weight: list[Any] | None = None,
-        training: bool = True,
-    ) -> tuple[float, list[float], list[np.ndarray]]:
-        """Forward and backward on one batch without updating anything.
-
-        Returns the cost (loss plus regularization), each output's loss, and the outputs; the
-        gradients are left in each layer's `grads`.
-        """
-        sample_weight = sample_weight or [None] * len(y)
-        if self._compiled_loss is None or not self._compiled_loss.built:
-            self._build_compiled(y)
-        outputs = self.run_forward(x, training=training)
-        fusable = self.fusable_activations()
-        loss, per_output, grads, fused = self._compiled_loss.value_and_gradients(
-            y, outputs, sample_weight, fusable
-        )
-        loss += self.regularization_penalty() + self._activity_penalty()
-        self.run_backward(grads, fused)
-        self.add_regularization_gradients()
-        return loss, per_output, outputs
-
-    def _activity_penalty(self) -> float:
-        return 0.0
-
-    def train_step(
-        self, x: list[np.ndarray], y: list[np.ndarray], sample_weight: list[Any]
-    ) -> None:
-        """One gradient-descent step on one batch; updates the loss tracker and the metrics."""
-        plan = self._training_plan_for_step()
-        loss, per_output, outputs = self.compute_gradients(x, y, sample_weight)
-        if not plan.verified:
-            plan.verify()
-        self.optimizer.apply(plan.grads)
-        self._update_trackers(loss, per_output, y, outputs, sample_weight)
-
-    def test_step(self, x: list[np.ndarray], y: list[np.ndarray], sample_weight: list[Any]) -> None:
-        """The loss and metrics of one batch, in inference mode."""
-        outputs = self.run_forward(x, training=False)
-        loss, per_output = self._compiled_loss.value(y, outputs, sample_weight)
-        loss += self.regularization_penalty() + self._activity_penalty()
-        self._update_trackers(loss, per_output, y, outputs, sample_weight)
-
-    def _update_trackers(self, loss, per_output, y, outputs, sample_weight) -> None:
-        if not math.isfinite(loss) and self._first_non_finite is None:
-            self._first_non_finite = self._step_position
-        batch_size = len(y[0])
-        # The epoch loss is a running mean weighted by batch size, as Keras's loss tracker.
-        self._loss_tracker.update_mean(loss, batch_size)
-        for k, tracker in self._output_loss_trackers:
-            tracker.update_mean(per_output[k], batch_size)
-        self._compiled_metrics.update(y, outputs, sample_weight)
-
-    def _logs(self) -> dict[str, float]:
-        logs = {metric.name: _log_value(metric.result()) for metric in self.metrics}
-        return dict(sorted(logs.items()))
-
-    # -- fit -------------------------------------------------------------------------------------
 
     def fit(
         self,
@@ -575,153 +366,13 @@ class Model(Layer):
             validation_batch_size: Batch size for validation (default `batch_size`).
             validation_freq: Validate every this many epochs.
         """
-        self._require_compiled("fit")
-        where = "fit"
-        batch_size = _batch_size(batch_size, where)
-        epochs = check_non_negative_int(epochs, "epochs", where)
-        initial_epoch = check_non_negative_int(initial_epoch, "initial_epoch", where)
-        validation_freq = check_positive_int(validation_freq, "validation_freq", where)
-        if steps_per_epoch is not None:
-            steps_per_epoch = check_positive_int(steps_per_epoch, "steps_per_epoch", where)
-        if y is None:
-            raise ValueError(
-                "fit: `y` (the targets) is required; neuralnet does not take datasets of (x, y) pairs yet."
-            )
-        if sample_weight is not None and class_weight is not None:
-            raise ValueError("fit: give `sample_weight` or `class_weight`, not both.")
-
-        xs, ys, sws = self._prepare_data(x, y, sample_weight, where)
-        n_in, n_out = len(xs), len(ys)
-
-        val_arrays = None
-        if validation_data is not None:
-            val_arrays = self._unpack_validation_data(validation_data)
-        elif validation_split:
-            train, held_out = data_module.train_validation_split(xs + ys + sws, validation_split)
-            xs, ys, sws = train[:n_in], train[n_in : n_in + n_out], train[n_in + n_out :]
-            val_x, val_y, val_sw = (
-                held_out[:n_in],
-                held_out[n_in : n_in + n_out],
-                held_out[n_in + n_out :],
-            )
-            val_arrays = (val_x, val_y, val_sw)
-        if class_weight is not None:
-            # Class weights apply to the training samples only, as in Keras (after the split).
-            sws = self._class_sample_weights(ys, class_weight, where)
-
-        n = data_module.num_samples(xs)
-        if n == 0:
-            raise ValueError("fit: received no training samples.")
-        steps = steps_per_epoch or data_module.num_batches(n, batch_size)
-        verbose = callbacks_module.resolve_verbose(verbose)
-        callback_list = callbacks_module.CallbackList(
-            callbacks, add_history=True, add_progbar=verbose != 0, model=self,
-            verbose=verbose, epochs=epochs, steps=steps, mode="fit",
+        return self._compiled_trainer().fit(
+            x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+            validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
+            class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
+            steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
+            validation_batch_size=validation_batch_size, validation_freq=validation_freq,
         )  # fmt: skip
-        rng = backend.make_rng()
-        self.stop_training = False
-        self._first_non_finite = None
-        self._training_plan = None
-        self._training_plan_for_step()
-
-        batches = _epoch_batches(n, batch_size, shuffle, rng, steps_per_epoch)
-        callback_list.on_train_begin()
-        # A diverging run overflows; that is reported once, below, not as NumPy warnings per batch.
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            logs = self._fit_epochs(xs, ys, sws, val_arrays, batches, steps, initial_epoch, epochs,
-                                    batch_size, validation_batch_size, validation_steps, validation_freq,
-                                    callback_list)  # fmt: skip
-        if self._first_non_finite is not None:
-            epoch, step = self._first_non_finite
-            warnings.warn(
-                f"fit: the loss became NaN or infinite at epoch {epoch + 1}, batch {step + 1}: training "
-                "diverged. Lower the learning rate, scale the inputs, or add "
-                "callbacks.TerminateOnNaN() to stop at once.",
-                DivergenceWarning,
-                stacklevel=2,
-            )
-        callback_list.on_train_end(logs)
-        return callback_list.history
-
-    def _fit_epochs(self, xs, ys, sws, val_arrays, batches, steps, initial_epoch, epochs, batch_size,
-                    validation_batch_size, validation_steps, validation_freq, callback_list) -> dict:  # fmt: skip
-        wants_batch_logs = callback_list.wants("on_train_batch_end")
-        # Shuffled batches of the inputs are gathered into one reused buffer per input: a large
-        # batch is then not a fresh allocation (and fresh pages) at every step.
-        gather_x = [data_module.BatchGatherer(batch_size) for _ in xs]
-        logs: dict[str, float] = {}
-        for epoch in range(initial_epoch, epochs):
-            self.reset_metrics()
-            callback_list.on_epoch_begin(epoch)
-            for step in range(steps):
-                index = next(batches)
-                callback_list.on_train_batch_begin(step)
-                bx = [gather(a, index) for gather, a in zip(gather_x, xs)]
-                by = [data_module.take(a, index) for a in ys]
-                bw = [data_module.take(a, index) for a in sws]
-                self._step_position = (epoch, step)
-                self.train_step(bx, by, bw)
-                self._last_batch_size = len(by[0])
-                if wants_batch_logs:
-                    callback_list.on_train_batch_end(step, self._logs())
-                if self.stop_training:
-                    break
-            logs = self._logs()
-            if val_arrays is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self._evaluate_arrays(
-                    *val_arrays, batch_size=validation_batch_size or batch_size,
-                    steps=validation_steps, callback_list=callback_list,
-                )  # fmt: skip
-                logs.update({f"val_{k}": v for k, v in val_logs.items()})
-                logs = dict(sorted(logs.items()))
-            callback_list.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
-        return logs
-
-    def _prepare_data(
-        self, x: Any, y: Any, sample_weight: Any, where: str
-    ) -> tuple[list[np.ndarray], list[np.ndarray], list[Any]]:
-        """Inputs, targets and sample weights as lists (one per input or output), checked once:
-        lengths, shapes against the model, finite values, targets against the losses."""
-        xs = self._standardize_inputs(x, where)
-        self._ensure_built_for(xs)
-        ys = self._standardize_targets(y, where)
-        sws = self._standardize_sample_weights(sample_weight, len(ys), where)
-        data_module.check_same_length(where, x=xs, y=ys, sample_weight=_present(sws))
-        self._check_inputs(xs, where, check_values=True)
-        self._build_compiled(ys)
-        self._prepare_targets(ys, where)
-        return xs, ys, sws
-
-    def _class_sample_weights(
-        self, ys: list[np.ndarray], class_weight: dict, where: str
-    ) -> list[np.ndarray]:
-        return [
-            data_module.class_weights_to_sample_weights(
-                y_k, class_weight, self._output_shapes()[k][-1], where
-            ).astype(backend.floatx())
-            for k, y_k in enumerate(ys)
-        ]
-
-    def _unpack_validation_data(self, validation_data: Any) -> tuple[list, list, list]:
-        where = "fit (validation_data)"
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise ValueError(
-                f"{where}: expected a tuple (x_val, y_val) or (x_val, y_val, sample_weight_val), "
-                f"received {type(validation_data).__name__}"
-                + (
-                    f" of length {len(validation_data)}"
-                    if isinstance(validation_data, (tuple, list))
-                    else ""
-                )
-                + "."
-            )
-        vx, vy = validation_data[0], validation_data[1]
-        vsw = validation_data[2] if len(validation_data) == 3 else None
-        return self._prepare_data(vx, vy, vsw, where)
-
-    # -- evaluate --------------------------------------------------------------------------------
 
     def evaluate(
         self,
@@ -739,74 +390,10 @@ class Model(Layer):
         Returns a float when there are no metrics, else `[loss, *metrics]` in `metrics_names`
         order; a dict by name with `return_dict=True`.
         """
-        self._require_compiled("evaluate")
-        where = "evaluate"
-        batch_size = _batch_size(batch_size, where)
-        if y is None:
-            raise ValueError("evaluate: `y` (the targets) is required.")
-        xs, ys, sws = self._prepare_data(x, y, sample_weight, where)
-        callback_list = self._inference_callbacks(
-            callbacks, verbose, xs, batch_size, steps, "evaluate"
-        )
-        logs = self._evaluate_arrays(
-            xs, ys, sws, batch_size=batch_size, steps=steps, callback_list=callback_list
-        )
-        if return_dict:
-            return logs
-        return self._flatten_logs(logs)
-
-    def _inference_callbacks(
-        self,
-        callbacks: Any,
-        verbose: Any,
-        xs: list[np.ndarray],
-        batch_size: int,
-        steps: int | None,
-        mode: str,
-    ) -> callbacks_module.CallbackList:
-        """The callbacks of `evaluate` or `predict`, with a progress bar unless `verbose=0`."""
-        verbose = callbacks_module.resolve_verbose(verbose)
-        total_steps = steps or data_module.num_batches(data_module.num_samples(xs), batch_size)
-        return callbacks_module.CallbackList(
-            callbacks,
-            add_progbar=verbose != 0,
-            model=self,
-            verbose=verbose,
-            steps=total_steps,
-            mode=mode,
-        )
-
-    def _evaluate_arrays(self, xs, ys, sws, batch_size, steps, callback_list) -> dict[str, float]:
-        self.reset_metrics()
-        if callback_list is not None:
-            callback_list.on_test_begin()
-        wants = callback_list is not None and callback_list.wants("on_test_batch_end")
-        n = data_module.num_samples(xs)
-        for step, index in enumerate(data_module.batch_slices(n, batch_size, False, None)):
-            if steps is not None and step >= steps:
-                break
-            if callback_list is not None:
-                callback_list.on_test_batch_begin(step)
-            by = [data_module.take(a, index) for a in ys]
-            self.test_step(
-                [data_module.take(a, index) for a in xs],
-                by,
-                [data_module.take(a, index) for a in sws],
-            )
-            self._last_batch_size = len(by[0])
-            if wants:
-                callback_list.on_test_batch_end(step, self._logs())
-        logs = self._logs()
-        if callback_list is not None:
-            callback_list.on_test_end(logs)
-        return logs
-
-    def _flatten_logs(self, logs: dict[str, float]) -> Any:
-        # Keras's order: the loss, then the metrics in compile order.
-        values = [logs[name] for name in self.metrics_names if name in logs]
-        return values[0] if len(values) == 1 else values
-
-    # -- predict ---------------------------------------------------------------------------------
+        return self._compiled_trainer().evaluate(
+            x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight, steps=steps,
+            callbacks=callbacks, return_dict=return_dict,
+        )  # fmt: skip
 
     def predict(
         self,
@@ -816,48 +403,14 @@ class Model(Layer):
         steps: int | None = None,
         callbacks: list[callbacks_module.Callback] | None = None,
     ) -> Any:
-        """The model's outputs for `x`, computed in batches in inference mode.
+        """The model's outputs for `x`, computed in batches in inference mode (no compile needed).
 
-        Returns an array (one output) or a list of arrays.
+        Returns an array (one output), a list of arrays, or a dict for a model with dict outputs.
         """
-        where = "predict"
-        batch_size = _batch_size(batch_size, where)
-        xs = self._standardize_inputs(x, where)
-        self._ensure_built_for(xs)
-        data_module.check_same_length(where, x=xs)
-        self._check_inputs(xs, where, check_values=False)
-        n = data_module.num_samples(xs)
-        callback_list = self._inference_callbacks(
-            callbacks, verbose, xs, batch_size, steps, "predict"
-        )
-        callback_list.on_predict_begin()
-        wants_batch_logs = callback_list.wants("on_predict_batch_end")
-        results: list[np.ndarray] | None = None
-        start = 0
-        for step, index in enumerate(data_module.batch_slices(n, batch_size, False, None)):
-            if steps is not None and step >= steps:
-                break
-            callback_list.on_predict_batch_begin(step)
-            outputs = self.run_forward([data_module.take(a, index) for a in xs], training=False)
-            if results is None:
-                results = [np.empty((n,) + out.shape[1:], dtype=out.dtype) for out in outputs]
-            stop = start + len(outputs[0])
-            for result, out in zip(results, outputs):
-                result[start:stop] = out
-            start = stop
-            self._last_batch_size = len(outputs[0])
-            if wants_batch_logs:
-                callback_list.on_predict_batch_end(step, {"outputs": self.format_outputs(outputs)})
-        callback_list.on_predict_end()
-        if results is None:
-            results = [
-                np.empty((0,) + tuple(d or 0 for d in s[1:]), dtype=backend.floatx())
-                for s in self._output_shapes()
-            ]
-        results = [r[:start] for r in results]
-        return self.format_outputs(results)
+        from neuralnet.training import trainer
 
-    # -- one batch -------------------------------------------------------------------------------
+        return trainer.predict(self, x, batch_size=batch_size, verbose=verbose, steps=steps,
+                               callbacks=callbacks)  # fmt: skip
 
     def train_on_batch(
         self,
@@ -869,53 +422,34 @@ class Model(Layer):
     ) -> Any:
         """One gradient step on one batch. Returns the loss and metrics of that batch (computed in
         its forward pass, before the update), as Keras 3: a float, a list, or a dict."""
-        self._require_compiled("train_on_batch")
-        where = "train_on_batch"
-        if sample_weight is not None and class_weight is not None:
-            raise ValueError(f"{where}: give `sample_weight` or `class_weight`, not both.")
-        xs, ys, sws = self._prepare_data(x, y, sample_weight, where)
-        if class_weight is not None:
-            sws = self._class_sample_weights(ys, class_weight, where)
-        self.reset_metrics()
-        self.train_step(xs, ys, sws)
-        logs = self._logs()
-        return logs if return_dict else self._flatten_logs(logs)
+        return self._compiled_trainer().train_on_batch(
+            x, y, sample_weight=sample_weight, class_weight=class_weight, return_dict=return_dict
+        )
 
     def test_on_batch(
         self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False
     ) -> Any:
         """The loss and metrics of one batch, in inference mode."""
-        self._require_compiled("test_on_batch")
-        where = "test_on_batch"
-        xs, ys, sws = self._prepare_data(x, y, sample_weight, where)
-        self.reset_metrics()
-        self.test_step(xs, ys, sws)
-        logs = self._logs()
-        return logs if return_dict else self._flatten_logs(logs)
+        return self._compiled_trainer().test_on_batch(
+            x, y, sample_weight=sample_weight, return_dict=return_dict
+        )
 
     def predict_on_batch(self, x: Any) -> Any:
         """The outputs for one batch, in inference mode."""
-        xs = self._standardize_inputs(x, "predict_on_batch")
-        self._ensure_built_for(xs)
-        self._check_inputs(xs, "predict_on_batch", check_values=False)
-        outputs = [np.array(out, copy=True) for out in self.run_forward(xs, training=False)]
-        return self.format_outputs(outputs)
+        from neuralnet.training import trainer
 
-    # -- as a layer ------------------------------------------------------------------------------
+        return trainer.predict_on_batch(self, x)
 
-    def forward(self, x, *, training=False):
-        inputs = list(x) if self.multi_input else [x]
-        outputs = self.run_forward(inputs, training=training)
-        return outputs[0] if len(outputs) == 1 else outputs
+    def compute_gradients(
+        self, x: list[np.ndarray], y: list[np.ndarray], sample_weight: list[Any] | None = None,
+        training: bool = True,
+    ) -> tuple[float, list[float], list[np.ndarray]]:  # fmt: skip
+        """Forward and backward on one batch (lists of arrays, one per input and output) without
+        updating anything. Returns the cost (loss plus regularization), each output's loss and the
+        outputs; the gradients are left in each layer's `grads`."""
+        return self._compiled_trainer().compute_gradients(x, y, sample_weight, training)
 
-    def backward(self, grad_y):
-        grads = list(grad_y) if isinstance(grad_y, (list, tuple)) else [grad_y]
-        input_grads = self.run_backward(grads)
-        if self._skip_input_gradient:
-            return None
-        return input_grads if self.multi_input else input_grads[0]
-
-    # -- inspection ------------------------------------------------------------------------------
+    # -- inspection --------------------------------------------------------------------------------
 
     def summary(
         self,
@@ -933,99 +467,26 @@ class Model(Layer):
         print_summary(self, line_length=line_length, print_fn=print_fn, expand_nested=expand_nested,
                       show_trainable=show_trainable)  # fmt: skip
 
+    # -- configuration -----------------------------------------------------------------------------
 
-def _batch_size(batch_size: int | None, where: str) -> int:
-    """Keras's default of 32, or a checked positive integer."""
-    return 32 if batch_size is None else check_positive_int(batch_size, "batch_size", where)
-
-
-def _present(arrays: list[Any]) -> list[np.ndarray]:
-    """The entries that are not None."""
-    return [a for a in arrays if a is not None]
-
-
-def _unwrap_single(value: Any) -> Any:
-    """A one-element list holding an array stands for that array (Keras accepts `[y]` for a model
-    with one output)."""
-    if isinstance(value, (list, tuple)) and len(value) == 1 and np.ndim(value[0]) >= 1:
-        return value[0]
-    return value
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Self:
+        """A new model of this class from `get_config()` (for a subclassed model: its `__init__`
+        arguments)."""
+        try:
+            return cls(**config)
+        except TypeError as error:
+            raise TypeError(
+                f"Unable to revive {cls.__name__} from its config {config!r}: {error}. A subclassed "
+                "model needs get_config() to return the arguments of its __init__ (and from_config() "
+                "when they need converting)."
+            ) from error
 
 
-def _log_value(result: Any) -> Any:
-    """A metric result for the logs: a float, or an array for metrics with several values
-    (F1Score(average=None), Precision at several thresholds), as Keras logs them."""
-    array = np.asarray(result)
-    return float(array) if array.size == 1 else array.astype(np.float64)
-
-
-def _regularized_layers(model: Model) -> list[Layer]:
-    """The layers (inside nested models too) that have weight regularizers, found once and kept
-    until the model's graph changes."""
-    cached = model.__dict__.get("_regularized_cache")
-    if cached is not None and cached[0] is getattr(model, "_plan", None):
-        return cached[1]
-    found = [layer for layer in model._leaf_layers() if layer.regularizers]
-    model._regularized_cache = (getattr(model, "_plan", None), found)
-    return found
-
-
-class _TrainingPlan:
-    """The trainable parameters of a model, flattened once per fit: paths, arrays and gradients."""
-
-    def __init__(self, model: Model) -> None:
-        self.trainable_version = Layer._trainable_version
-        self.paths: list[str] = []
-        self.params: list[np.ndarray] = []
-        self.grads: list[np.ndarray] = []
-        self.owners: list[tuple[Layer, str]] = []
-        self.verified = False
-        for path, layer, key in _trainable_entries(model):
-            self.paths.append(path)
-            self.params.append(layer.params[key])
-            self.grads.append(layer.grads[key])
-            self.owners.append((layer, key))
-        optimizer = model.optimizer
-        if optimizer is not None:
-            built_for = [id(v) for v in optimizer._variables]
-            if not optimizer.built or built_for != [id(p) for p in self.params]:
-                # A layer was frozen or unfrozen: the optimizer keeps the state of the parameters
-                # it already had (keyed by path) and starts fresh ones from zero.
-                optimizer.build(self.params, self.paths)
-
-    def verify(self) -> None:
-        """After the first backward pass: every layer still owns the arrays the optimizer updates."""
-        _verify_plan(self)
-
-
-def _verify_plan(plan: _TrainingPlan) -> None:
-    for (layer, key), grad, param in zip(plan.owners, plan.grads, plan.params):
-        if layer.grads.get(key) is not grad or layer.params.get(key) is not param:
-            which = "grads" if layer.params.get(key) is param else "params"
-            raise RuntimeError(
-                f"Layer {layer.name!r} replaced its array {which}[{key!r}] instead of writing into it, "
-                f"so the optimizer would never see the new values. In backward(), write gradients in "
-                f"place: self.grads[{key!r}][...] = ..., or np.matmul(..., out=self.grads[{key!r}])."
-            )
-    plan.verified = True
-
-
-def _trainable_entries(model: Model) -> Iterator[tuple[str, Layer, str]]:
-    """(path, layer, parameter name) of every trained parameter, each array once."""
-    leaves = {id(leaf): leaf for leaf in model._leaf_layers()}
-    by_array = {
-        id(array): (leaf, key) for leaf in leaves.values() for key, array in leaf.params.items()
-    }
-    for path, array, trainable in model._named_weights():
-        if trainable:
-            leaf, key = by_array[id(array)]
-            yield path, leaf, key
-
-
-def _epoch_batches(
-    n: int, batch_size: int, shuffle: bool, rng: np.random.Generator, steps_per_epoch: int | None
-) -> Iterator[slice | np.ndarray]:
-    """Batches forever: one pass over the data after another (each reshuffled), so that an epoch of
-    `steps_per_epoch` batches can end in the middle of a pass and the next one continues it."""
-    while True:
-        yield from data_module.batch_slices(n, batch_size, shuffle, rng)
+def _shape_structure(input_shape: Any) -> Any:
+    """A shape, a list of shapes or a dict of shapes, as tuples with the batch axis first."""
+    if isinstance(input_shape, dict):
+        return {key: tuple(shape) for key, shape in input_shape.items()}
+    if isinstance(input_shape, list) and input_shape and isinstance(input_shape[0], (list, tuple)):
+        return [tuple(shape) for shape in input_shape]
+    return tuple(input_shape)

@@ -5,19 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from neuralnet._naming import unique_name
+from neuralnet.layers.graph import CallGraph, Graph
 from neuralnet.layers.input_layer import InputLayer
 from neuralnet.layers.layer import Layer
 from neuralnet.layers.node import SymbolicTensor
-from neuralnet.models.functional import Functional
 from neuralnet.models.model import Model
 
 
-class Sequential(Functional):
+class Sequential(Model):
     """A linear stack of layers: `Sequential([Dense(32, activation='relu', input_dim=100), Dense(1)])`.
 
     The model is built as soon as its input shape is known: from an `Input`/`InputLayer` added first,
-    from `input_shape`/`input_dim` on the first layer, from `build(input_shape)`, or from the first
-    data given to `fit`, `predict` or a call.
+    from `input_shape`/`input_dim` on the first layer, from a built model added first, from
+    `build(input_shape)`, or from the first data given to `fit`, `predict` or a call. Adding or
+    removing a layer rebuilds the graph; the next training step trains the new one.
 
     Args:
         layers: Layers to add, in order.
@@ -27,10 +28,9 @@ class Sequential(Functional):
     def __init__(
         self, layers: list[Any] | None = None, trainable: bool = True, name: str | None = None
     ) -> None:
-        Model.__init__(self, name=name or unique_name("sequential"), trainable=trainable)
+        super().__init__(name=name or unique_name("sequential"), trainable=trainable)
         self._stack: list[Layer] = []
         self._input_layer: InputLayer | None = None
-        self.built = False
         for layer in layers or []:
             self.add(layer)
 
@@ -57,17 +57,16 @@ class Sequential(Functional):
                 raise ValueError(
                     f"Sequential {self.name!r}: layer {layer.name!r} was already added."
                 )
-            if (
-                not self._stack
-                and self._input_layer is None
-                and layer._batch_input_shape is not None
-            ):
-                self._input_layer = InputLayer(batch_shape=layer._batch_input_shape)
+            if not self._stack and self._input_layer is None:
+                shape = _known_input_shape(layer)
+                if shape is not None:
+                    self._input_layer = InputLayer(batch_shape=shape)
             self._stack.append(layer)
         if rebuild and self._input_layer is not None:
             self._rebuild()
         else:
-            self.built = False
+            self._forget_graph()
+            self._set_graphs({})
 
     def pop(self, rebuild: bool = True) -> Layer:
         """Remove and return the last layer."""
@@ -77,7 +76,8 @@ class Sequential(Functional):
         if self._input_layer is not None and self._stack and rebuild:
             self._rebuild()
         else:
-            self.built = False
+            self._forget_graph()
+            self._set_graphs({})
         return layer
 
     def build(self, input_shape: Any = None) -> None:
@@ -92,53 +92,35 @@ class Sequential(Functional):
             self._input_layer = InputLayer(batch_shape=(None,) + tuple(input_shape)[1:])
         self._rebuild()
 
+    def build_for(self, inputs: Any) -> None:
+        if not self._graphs:
+            if isinstance(inputs, (list, tuple, dict)):
+                raise ValueError(
+                    f"Sequential {self.name!r} takes one input array, received a "
+                    f"{type(inputs).__name__} of {len(inputs)}."
+                )
+            self.build(inputs.shape)
+
     def _rebuild(self) -> None:
+        self._forget_graph()
         if not self._stack:
-            self.built = False
+            self._set_graphs({})
             return
-        # Forget the nodes of an earlier build, so layer.input/output describe this graph.
-        for step in getattr(self, "_plan", []):
-            if step.node in step.layer._inbound_nodes:
-                step.layer._inbound_nodes.remove(step.node)
         x = self._input_layer.output
         for layer in self._stack:
             x = layer(x)
-        self._init_graph(self._input_layer.output, x)
+        spec = CallGraph(Graph([self._input_layer.output], [x], self.name), None, "single", None)
+        self._set_graphs({True: spec, False: spec})
+
+    def _forget_graph(self) -> None:
+        """Drop the nodes of the graph being replaced, so layer.input/output describe the new one."""
+        if self._graphs:
+            self._graphs[False].graph.forget_nodes()
 
     @property
     def layers(self) -> list[Layer]:
         """The layers added, without the InputLayer (as Keras 3)."""
         return list(self._stack)
-
-    def _unique_layers(self) -> list[Layer]:
-        return list(self._stack)
-
-    @property
-    def input_names(self) -> list[str]:
-        return super().input_names if self.built else []
-
-    @property
-    def output_names(self) -> list[str]:
-        return super().output_names if self.built else []
-
-    def run_forward(self, inputs, training):
-        if not self.built:
-            self.build(inputs[0].shape)
-        return super().run_forward(inputs, training)
-
-    def check_input_shape(self, shape) -> None:
-        if self.built:
-            super().check_input_shape(shape)
-
-    def compute_output_shape(self, input_shape):
-        if not self.built:
-            self.build(input_shape)
-        return super().compute_output_shape(input_shape)
-
-    def ensure_built(self, input_shape: Any) -> None:
-        if not self.built:
-            self.build(input_shape)
-            self._build_dtype = self.compute_dtype
 
     def get_config(self) -> dict[str, Any]:
         from neuralnet import layers as layers_module
@@ -157,3 +139,12 @@ class Sequential(Functional):
         for entry in config.get("layers", []):
             model.add(layers_module.deserialize(entry))
         return model
+
+
+def _known_input_shape(layer: Layer) -> tuple | None:
+    """The batch shape a first layer fixes: its `input_shape=`, or a built model's input shape."""
+    if layer._batch_input_shape is not None:
+        return layer._batch_input_shape
+    if isinstance(layer, Model) and layer.built and not layer.multi_input:
+        return (None, *layer.call_graph().graph.input_shapes[0][1:])
+    return None

@@ -37,11 +37,8 @@ def _output_shape(layer: Layer) -> str:
 
 
 def _connections(layer: Layer, model: Any) -> str:
-    nodes = [
-        n
-        for n in layer._inbound_nodes
-        if any(n is step.node for step in getattr(model, "_plan", []))
-    ]
+    steps = model.call_graph().graph.steps
+    nodes = [n for n in layer._inbound_nodes if any(n is step.node for step in steps)]
     if not nodes:
         return "-"
     parts = []
@@ -94,9 +91,9 @@ def print_summary(
             "giving the first layer an input shape (input_shape=... or Input(shape=...)), by calling "
             "build((None, n_features)), or by calling fit/predict on data."
         )
-    from neuralnet.models.sequential import Sequential
+    from neuralnet.models.functional import Functional
 
-    functional = not isinstance(model, Sequential)
+    functional = isinstance(model, Functional)
     headers = ["Layer (type)", "Output Shape", "Param #"] + (["Connected to"] if functional else [])
     if show_trainable:
         headers.append("Trainable")

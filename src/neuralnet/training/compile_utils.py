@@ -76,26 +76,52 @@ def _per_output(value: Any, output_names: list[str], what: str) -> list[Any]:
     return [value] * n
 
 
+def _flat_identifiers(value: Any) -> list[Any]:
+    """Every metric or loss named in a compile argument (a list, a list of lists, or a dict)."""
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        value = list(value.values())
+    if not isinstance(value, (list, tuple)):
+        return [value]
+    found = []
+    for item in value:
+        found += _flat_identifiers(item) if isinstance(item, (list, tuple, dict)) else [item]
+    return [item for item in found if item is not None]
+
+
 class CompiledLoss:
     """The model's cost: Σ_k loss_weight_k · loss_k(y_k, ŷ_k) over the outputs that have a loss."""
 
     def __init__(self, loss: Any, loss_weights: Any, output_names: list[str]) -> None:
         self.output_names = output_names
+        if loss is None:
+            raise ValueError(
+                "No loss to compute: the model was compiled without one. Provide a `loss` argument "
+                "to compile(), e.g. model.compile(optimizer='adam', loss='mse')."
+            )
         self._identifiers = _per_output(loss, output_names, "loss")
         if all(identifier is None for identifier in self._identifiers):
-            raise ValueError("compile: a model needs a loss to be trained; pass loss='...'.")
+            raise ValueError(
+                f"compile: `loss` gives no output of the model a loss (its outputs are "
+                f"{output_names}); received loss={loss!r}."
+            )
         weights = _per_output(
             1.0 if loss_weights is None else loss_weights, output_names, "loss_weights"
         )
         self.weights = [1.0 if w is None else float(w) for w in weights]
-        # Validate names now (so a typo fails at compile, not at the first batch).
-        for identifier in self._identifiers:
+        self.check_identifiers(self._identifiers)
+        self.losses: list[losses_module.Loss | None] = []
+        self.built = False
+
+    @staticmethod
+    def check_identifiers(loss: Any) -> None:
+        """Look every loss name up now, so that a typo fails at compile, not at the first batch."""
+        for identifier in _flat_identifiers(loss):
             if identifier is not None and not (
                 isinstance(identifier, str) and identifier.lower() in ("crossentropy", "ce")
             ):
                 losses_module.get(identifier)
-        self.losses: list[losses_module.Loss | None] = []
-        self.built = False
 
     def build(self, y_shapes: list[tuple], output_shapes: list[tuple]) -> None:
         self.losses = [
@@ -170,12 +196,16 @@ class CompiledMetrics:
         self.output_names = output_names
         self._plain = self._spread(metrics, "metrics")
         self._weighted = self._spread(weighted_metrics, "weighted_metrics")
-        for group in self._plain + self._weighted:
-            for identifier in group:
-                if not (isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc")):
-                    metrics_module.get(identifier)  # fail at compile for unknown names
         self.metrics: list[tuple[int, metrics_module.Metric, bool]] = []
         self.built = False
+
+    @staticmethod
+    def check_identifiers(metrics: Any, weighted_metrics: Any) -> None:
+        """Look every metric name up now, so that a typo fails at compile."""
+        for value in (metrics, weighted_metrics):
+            for identifier in _flat_identifiers(value):
+                if not (isinstance(identifier, str) and identifier.lower() in ("accuracy", "acc")):
+                    metrics_module.get(identifier)
 
     def _spread(self, value: Any, what: str) -> list[list[Any]]:
         n = len(self.output_names)

@@ -1,0 +1,84 @@
+"""What a training step updates and regularizes, made once per version of the model's graph.
+
+The plan lists the trained parameters (each array once, however often its layer is called), their
+gradient arrays (the layers' own, written in place by `backward`), their paths (`dense_1/kernel`, the
+keys of the optimizer's state) and the regularized ones. It is the one cached fact of training that
+depends on the graph, and it follows the one invalidation rule of `neuralnet.layers.node.graph_version`:
+when any graph is made or changed (`Sequential.add`, `pop`, a model traced) or any layer is frozen or
+unfrozen, the next step makes a new plan. A frozen layer's parameters are neither updated nor
+regularized (Keras 3 sums the penalties of trainable weights only).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from neuralnet.layers.node import graph_version
+
+if TYPE_CHECKING:
+    from neuralnet.layers.layer import Layer
+    from neuralnet.models.model import Model
+    from neuralnet.optimizers import Optimizer
+    from neuralnet.regularizers import Regularizer
+
+
+class TrainingPlan:
+    """The trained parameters of `model` as it is now, flattened: paths, arrays and gradients."""
+
+    def __init__(self, model: Model) -> None:
+        self.version = graph_version()
+        self.paths: list[str] = []
+        self.params: list[np.ndarray] = []
+        self.grads: list[np.ndarray] = []
+        self.owners: list[tuple[Layer, str]] = []
+        self.regularized: list[tuple[Regularizer, np.ndarray, np.ndarray]] = []
+        self.verified = False
+        for entry in model.weight_entries():
+            layer, key = entry.owner, entry.key
+            if not entry.trainable or layer.params.get(key) is not entry.array:
+                continue
+            self.paths.append(entry.path)
+            self.params.append(entry.array)
+            self.grads.append(layer.grads[key])
+            self.owners.append((layer, key))
+            regularizer = layer.regularizers.get(key)
+            if regularizer is not None:
+                self.regularized.append((regularizer, entry.array, layer.grads[key]))
+
+    @staticmethod
+    def current(model: Model, plan: TrainingPlan | None) -> TrainingPlan:
+        """`plan` while the graphs are as they were when it was made, else a new one."""
+        if plan is None or plan.version != graph_version():
+            return TrainingPlan(model)
+        return plan
+
+    def regularization_penalty(self) -> float:
+        """Σ of the penalties of the trained parameters (`model.losses`, summed)."""
+        return float(sum(regularizer(param) for regularizer, param, _ in self.regularized))
+
+    def add_regularization_gradients(self) -> None:
+        """Add each penalty's gradient to its parameter's gradient, in place."""
+        for regularizer, param, grad in self.regularized:
+            regularizer.add_gradient(param, grad)
+
+    def bind(self, optimizer: Optimizer) -> None:
+        """Give `optimizer` these parameters. A layer frozen or unfrozen since the last plan: the
+        optimizer keeps the state of the parameters it already had (by path) and starts the new
+        ones from zero."""
+        if optimizer._variables is not self.params:  # one identity check per step
+            optimizer.build(self.params, self.paths)
+
+    def verify(self) -> None:
+        """After the first backward pass: every layer still owns the arrays the optimizer updates."""
+        for (layer, key), grad, param in zip(self.owners, self.grads, self.params):
+            if layer.grads.get(key) is not grad or layer.params.get(key) is not param:
+                which = "grads" if layer.params.get(key) is param else "params"
+                raise RuntimeError(
+                    f"Layer {layer.name!r} replaced its array {which}[{key!r}] instead of writing "
+                    f"into it, so the optimizer would never see the new values. In backward(), write "
+                    f"gradients in place: self.grads[{key!r}][...] = ..., or "
+                    f"np.matmul(..., out=self.grads[{key!r}])."
+                )
+        self.verified = True

@@ -1,0 +1,484 @@
+"""The training loop: `fit`, `evaluate`, `predict` and the `*_on_batch` methods of a model.
+
+The training step is the lecture's loop, written out:
+
+    outputs = forward(x)                      # every layer's forward, in topological order
+    J, dJ/dŷ = loss(y, outputs)               # (softmax + cross-entropy: dJ/dz = (p − y)/N, fused)
+    backward(dJ/dŷ)                           # every layer's backward, in reverse order
+    add the regularizers' gradients           # J includes λ Σ‖W‖²
+    optimizer.apply(gradients)                # in place
+
+Everything else (batches, validation, callbacks, progress) is arranged around that step. A `Trainer`
+is made by `model.compile` and holds what compile set up: the losses and metrics (resolved from the
+shapes of the first data, and again whenever the model's outputs change) and the training plan
+(`neuralnet.training.plan`).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from neuralnet import backend
+from neuralnet import callbacks as callbacks_module
+from neuralnet._validation import check_non_negative_int, check_positive_int
+from neuralnet.layers.node import graph_version
+from neuralnet.metrics import Mean
+from neuralnet.training import data_adapter
+from neuralnet.training.compile_utils import CompiledLoss, CompiledMetrics
+from neuralnet.training.plan import TrainingPlan
+
+if TYPE_CHECKING:
+    from neuralnet.models.model import Model
+
+
+class Trainer:
+    """Trains and evaluates one compiled model.
+
+    Args:
+        model: The model.
+        loss, loss_weights, metrics, weighted_metrics: As given to `Model.compile`.
+    """
+
+    def __init__(self, model: Model, loss: Any, loss_weights: Any, metrics: Any,
+                 weighted_metrics: Any) -> None:  # fmt: skip
+        self.model = model
+        self._compile_args = (loss, loss_weights, metrics, weighted_metrics)
+        CompiledLoss.check_identifiers(loss)
+        CompiledMetrics.check_identifiers(metrics, weighted_metrics)
+        self.compiled_loss: CompiledLoss | None = None
+        self.compiled_metrics: CompiledMetrics | None = None
+        self._built_for: tuple | None = None  # the output names and shapes resolved for
+        self._resolved_version = -1
+        self.loss_tracker = Mean(name="loss")
+        self.output_loss_trackers: list[tuple[int, Mean]] = []
+        self.plan: TrainingPlan | None = None
+        self._first_non_finite: tuple[int, int] | None = None
+        self._step_position = (0, 0)
+
+    # -- compile state -----------------------------------------------------------------------------
+
+    @property
+    def metrics(self) -> list[Any]:
+        """The loss tracker, each output's loss tracker, then each compiled metric."""
+        tracked: list[Any] = [self.loss_tracker, *(t for _, t in self.output_loss_trackers)]
+        if self.compiled_metrics is not None:
+            tracked += [metric for _, metric, _ in self.compiled_metrics.metrics]
+        return tracked
+
+    def reset_metrics(self) -> None:
+        for metric in self.metrics:
+            metric.reset_state()
+
+    def _resolve_compiled(self, ys: list[np.ndarray]) -> None:
+        """Resolve the losses and metrics for these targets and the model's outputs (again when
+        the outputs changed since: `Sequential.add`, `pop`)."""
+        if self._resolved_version == graph_version():
+            return
+        model = self.model
+        output_shapes = model.call_graph().graph.output_shapes
+        key = (tuple(model.output_names), tuple(output_shapes))
+        self._resolved_version = graph_version()
+        if self._built_for == key:
+            return
+        loss, loss_weights, metrics, weighted_metrics = self._compile_args
+        names = model.output_names
+        self.compiled_loss = CompiledLoss(loss, loss_weights, names)
+        self.compiled_metrics = CompiledMetrics(metrics, weighted_metrics, names)
+        y_shapes = [y.shape for y in ys]
+        self.compiled_loss.build(y_shapes, output_shapes)
+        self.compiled_metrics.build(y_shapes, output_shapes)
+        # One tracker per output that has a loss (Keras logs no `name_loss` for the others).
+        self.output_loss_trackers = (
+            [
+                (k, Mean(name=f"{name}_loss"))
+                for k, (name, loss_object) in enumerate(zip(names, self.compiled_loss.losses))
+                if loss_object is not None
+            ]
+            if len(names) > 1
+            else []
+        )
+        self._built_for = key
+
+    def _plan(self) -> TrainingPlan:
+        self.plan = TrainingPlan.current(self.model, self.plan)
+        return self.plan
+
+    # -- data --------------------------------------------------------------------------------------
+
+    def prepare(
+        self, x: Any, y: Any, sample_weight: Any, where: str
+    ) -> tuple[list[np.ndarray], list[np.ndarray], list[Any]]:
+        """Inputs, targets and sample weights as lists (one per input or output), checked once:
+        lengths, shapes against the model, finite values, targets against the losses."""
+        model = self.model
+        xs = data_adapter.standardize_inputs(model, x, where)
+        ys = data_adapter.standardize_targets(model, y, where)
+        sws = data_adapter.standardize_sample_weights(model, sample_weight, len(ys), where)
+        data_adapter.check_same_length(where, x=xs, y=ys, sample_weight=data_adapter.present(sws))
+        data_adapter.check_inputs(model, xs, where, check_values=True)
+        self._resolve_compiled(ys)
+        self._check_targets(ys, where)
+        return xs, ys, sws
+
+    def _check_targets(self, ys: list[np.ndarray], where: str) -> None:
+        """The targets against the losses (shapes, labels, finite values), once per call."""
+        model = self.model
+        output_shapes = model.call_graph().graph.output_shapes
+        for k, (y, out_shape, loss) in enumerate(zip(ys, output_shapes, self.compiled_loss.losses)):
+            label = "y" if len(ys) == 1 else f"y[{model.output_names[k]!r}]"
+            data_adapter.check_finite(where, label, y)
+            if loss is not None:
+                loss.check_targets(y, out_shape, where)
+
+    def _class_sample_weights(self, ys: list[np.ndarray], class_weight: dict,
+                              where: str) -> list[np.ndarray]:  # fmt: skip
+        output_shapes = self.model.call_graph().graph.output_shapes
+        return [
+            data_adapter.class_weights_to_sample_weights(
+                y_k, class_weight, output_shapes[k][-1], where
+            ).astype(backend.floatx())
+            for k, y_k in enumerate(ys)
+        ]
+
+    # -- one batch ---------------------------------------------------------------------------------
+
+    def compute_gradients(
+        self,
+        x: list[np.ndarray],
+        y: list[np.ndarray],
+        sample_weight: list[Any] | None = None,
+        training: bool = True,
+        input_gradients: bool = False,
+    ) -> tuple[float, list[float], list[np.ndarray]]:
+        """Forward and backward on one batch without updating anything.
+
+        Returns the cost (loss plus regularization), each output's loss, and the outputs; the
+        gradients are left in each layer's `grads` (and dJ/d(inputs) in `input_gradients_of_last`
+        when `input_gradients` is True).
+        """
+        model = self.model
+        sample_weight = sample_weight or [None] * len(y)
+        self._resolve_compiled(y)
+        plan = self._plan()
+        graph = model.call_graph(training).graph
+        model._graph_used = graph
+        outputs = graph.forward(x, training)
+        loss, per_output, grads, fused = self.compiled_loss.value_and_gradients(
+            y, outputs, sample_weight, graph.fusable
+        )
+        loss += plan.regularization_penalty() + graph.activity_penalty
+        self.input_gradients_of_last = graph.backward(grads, fused, input_gradients)
+        plan.add_regularization_gradients()
+        return loss, per_output, outputs
+
+    def loss_of(self, x: list[np.ndarray], y: list[np.ndarray], sample_weight: list[Any],
+                training: bool = False) -> float:  # fmt: skip
+        """The cost (loss plus regularization) of one batch, with no backward pass."""
+        self._resolve_compiled(y)
+        graph = self.model.call_graph(training).graph
+        self.model._graph_used = graph
+        outputs = graph.forward(x, training)
+        loss, _ = self.compiled_loss.value(y, outputs, sample_weight)
+        return loss + self._plan().regularization_penalty() + graph.activity_penalty
+
+    def train_step(
+        self, x: list[np.ndarray], y: list[np.ndarray], sample_weight: list[Any]
+    ) -> None:
+        """One gradient-descent step on one batch; updates the loss tracker and the metrics."""
+        plan = self._plan()
+        plan.bind(self.model.optimizer)
+        loss, per_output, outputs = self.compute_gradients(x, y, sample_weight)
+        if not plan.verified:
+            plan.verify()
+        self.model.optimizer.apply(plan.grads)
+        self._update_trackers(loss, per_output, y, outputs, sample_weight)
+
+    def test_step(self, x: list[np.ndarray], y: list[np.ndarray], sample_weight: list[Any]) -> None:
+        """The loss and metrics of one batch, in inference mode."""
+        graph = self.model.call_graph(False).graph
+        self.model._graph_used = graph
+        outputs = graph.forward(x, False)
+        loss, per_output = self.compiled_loss.value(y, outputs, sample_weight)
+        loss += self._plan().regularization_penalty() + graph.activity_penalty
+        self._update_trackers(loss, per_output, y, outputs, sample_weight)
+
+    def _update_trackers(self, loss, per_output, y, outputs, sample_weight) -> None:
+        if not math.isfinite(loss) and self._first_non_finite is None:
+            self._first_non_finite = self._step_position
+        batch_size = len(y[0])
+        # The epoch loss is a running mean weighted by batch size, as Keras's loss tracker.
+        self.loss_tracker.update_mean(loss, batch_size)
+        for k, tracker in self.output_loss_trackers:
+            tracker.update_mean(per_output[k], batch_size)
+        self.compiled_metrics.update(y, outputs, sample_weight)
+
+    def logs(self) -> dict[str, Any]:
+        """The running loss and metrics, by name, sorted as Keras sorts them."""
+        logs = {metric.name: _log_value(metric.result()) for metric in self.metrics}
+        return dict(sorted(logs.items()))
+
+    def flatten_logs(self, logs: dict[str, float]) -> Any:
+        """Keras's order: the loss, then the metrics in compile order (one value alone)."""
+        values = [logs[metric.name] for metric in self.metrics if metric.name in logs]
+        return values[0] if len(values) == 1 else values
+
+    def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
+                       class_weight: dict | None = None, return_dict: bool = False) -> Any:  # fmt: skip
+        where = "train_on_batch"
+        if sample_weight is not None and class_weight is not None:
+            raise ValueError(f"{where}: give `sample_weight` or `class_weight`, not both.")
+        xs, ys, sws = self.prepare(x, y, sample_weight, where)
+        if class_weight is not None:
+            sws = self._class_sample_weights(ys, class_weight, where)
+        self.reset_metrics()
+        self.train_step(xs, ys, sws)
+        logs = self.logs()
+        return logs if return_dict else self.flatten_logs(logs)
+
+    def test_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
+                      return_dict: bool = False) -> Any:  # fmt: skip
+        xs, ys, sws = self.prepare(x, y, sample_weight, "test_on_batch")
+        self.reset_metrics()
+        self.test_step(xs, ys, sws)
+        logs = self.logs()
+        return logs if return_dict else self.flatten_logs(logs)
+
+    # -- evaluate ----------------------------------------------------------------------------------
+
+    def evaluate(self, x: Any = None, y: Any = None, batch_size: int | None = None,
+                 verbose: Any = "auto", sample_weight: Any = None, steps: int | None = None,
+                 callbacks: list | None = None, return_dict: bool = False) -> Any:  # fmt: skip
+        where = "evaluate"
+        batch_size = data_adapter.batch_size_or_default(batch_size, where)
+        if y is None:
+            raise ValueError("evaluate: `y` (the targets) is required.")
+        xs, ys, sws = self.prepare(x, y, sample_weight, where)
+        callback_list = _inference_callbacks(
+            self.model, callbacks, verbose, xs, batch_size, steps, "evaluate"
+        )
+        logs = self.evaluate_arrays(xs, ys, sws, batch_size, steps, callback_list)
+        return logs if return_dict else self.flatten_logs(logs)
+
+    def evaluate_arrays(self, xs, ys, sws, batch_size, steps, callback_list) -> dict[str, float]:
+        """Evaluate prepared arrays (also `fit`'s validation)."""
+        self.reset_metrics()
+        callback_list.on_test_begin()
+        wants = callback_list.wants("on_test_batch_end")
+        n = data_adapter.num_samples(xs)
+        for step, index in enumerate(data_adapter.batch_slices(n, batch_size, False, None)):
+            if steps is not None and step >= steps:
+                break
+            callback_list.on_test_batch_begin(step)
+            self.test_step(
+                [data_adapter.take(a, index) for a in xs],
+                [data_adapter.take(a, index) for a in ys],
+                [data_adapter.take(a, index) for a in sws],
+            )
+            if wants:
+                callback_list.on_test_batch_end(step, self.logs())
+        logs = self.logs()
+        callback_list.on_test_end(logs)
+        return logs
+
+    # -- fit ---------------------------------------------------------------------------------------
+
+    def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
+            verbose: Any = "auto", callbacks: list | None = None, validation_split: float = 0.0,
+            validation_data: Any = None, shuffle: bool = True, class_weight: dict | None = None,
+            sample_weight: Any = None, initial_epoch: int = 0, steps_per_epoch: int | None = None,
+            validation_steps: int | None = None, validation_batch_size: int | None = None,
+            validation_freq: int = 1) -> callbacks_module.History:  # fmt: skip
+        model = self.model
+        where = "fit"
+        batch_size = data_adapter.batch_size_or_default(batch_size, where)
+        epochs = check_non_negative_int(epochs, "epochs", where)
+        initial_epoch = check_non_negative_int(initial_epoch, "initial_epoch", where)
+        validation_freq = check_positive_int(validation_freq, "validation_freq", where)
+        if steps_per_epoch is not None:
+            steps_per_epoch = check_positive_int(steps_per_epoch, "steps_per_epoch", where)
+        if y is None:
+            raise ValueError(
+                "fit: `y` (the targets) is required; neuralnet does not take datasets of (x, y) pairs yet."
+            )
+        if sample_weight is not None and class_weight is not None:
+            raise ValueError("fit: give `sample_weight` or `class_weight`, not both.")
+
+        xs, ys, sws = self.prepare(x, y, sample_weight, where)
+        n_in, n_out = len(xs), len(ys)
+        val_arrays = None
+        if validation_data is not None:
+            vx, vy, vsw = data_adapter.unpack_validation_data(
+                validation_data, "fit (validation_data)"
+            )
+            val_arrays = self.prepare(vx, vy, vsw, "fit (validation_data)")
+        elif validation_split:
+            train, held_out = data_adapter.train_validation_split(xs + ys + sws, validation_split)
+            xs, ys, sws = train[:n_in], train[n_in : n_in + n_out], train[n_in + n_out :]
+            val_arrays = (
+                held_out[:n_in],
+                held_out[n_in : n_in + n_out],
+                held_out[n_in + n_out :],
+            )
+        if class_weight is not None:
+            # Class weights apply to the training samples only, as in Keras (after the split).
+            sws = self._class_sample_weights(ys, class_weight, where)
+
+        n = data_adapter.num_samples(xs)
+        if n == 0:
+            raise ValueError("fit: received no training samples.")
+        steps = steps_per_epoch or data_adapter.num_batches(n, batch_size)
+        verbose = callbacks_module.resolve_verbose(verbose)
+        callback_list = callbacks_module.CallbackList(
+            callbacks, add_history=True, add_progbar=verbose != 0, model=model,
+            verbose=verbose, epochs=epochs, steps=steps, mode="fit",
+            batch_size=batch_size, samples=n,
+        )  # fmt: skip
+        rng = backend.make_rng()
+        model.stop_training = False
+        self._first_non_finite = None
+        self._plan().bind(model.optimizer)
+
+        batches = _epoch_batches(n, batch_size, shuffle, rng)
+        callback_list.on_train_begin()
+        # A diverging run overflows; that is reported once, below, not as NumPy warnings per batch.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            logs = self._fit_epochs(xs, ys, sws, val_arrays, batches, steps, initial_epoch, epochs,
+                                    batch_size, validation_batch_size, validation_steps,
+                                    validation_freq, callback_list)  # fmt: skip
+        if self._first_non_finite is not None:
+            epoch, step = self._first_non_finite
+            from neuralnet.models.model import DivergenceWarning
+
+            warnings.warn(
+                f"fit: the loss became NaN or infinite at epoch {epoch + 1}, batch {step + 1}: training "
+                "diverged. Lower the learning rate, scale the inputs, or add "
+                "callbacks.TerminateOnNaN() to stop at once.",
+                DivergenceWarning,
+                stacklevel=3,
+            )
+        callback_list.on_train_end(logs)
+        return callback_list.history
+
+    def _fit_epochs(self, xs, ys, sws, val_arrays, batches, steps, initial_epoch, epochs, batch_size,
+                    validation_batch_size, validation_steps, validation_freq, callback_list) -> dict:  # fmt: skip
+        model = self.model
+        wants_batch_end = callback_list.wants("on_train_batch_end")
+        # Shuffled batches of the inputs are gathered into one reused buffer per input: a large
+        # batch is then not a fresh allocation (and fresh pages) at every step.
+        gather_x = [data_adapter.BatchGatherer(batch_size) for _ in xs]
+        logs: dict[str, float] = {}
+        for epoch in range(initial_epoch, epochs):
+            self.reset_metrics()
+            callback_list.on_epoch_begin(epoch)
+            for step in range(steps):
+                index = next(batches)
+                callback_list.on_train_batch_begin(step)
+                bx = [gather(a, index) for gather, a in zip(gather_x, xs)]
+                by = [data_adapter.take(a, index) for a in ys]
+                bw = [data_adapter.take(a, index) for a in sws]
+                self._step_position = (epoch, step)
+                self.train_step(bx, by, bw)
+                if wants_batch_end:
+                    callback_list.on_train_batch_end(step, self.logs())
+                if model.stop_training:
+                    break
+            logs = self.logs()
+            if val_arrays is not None and (epoch + 1) % validation_freq == 0:
+                val_logs = self.evaluate_arrays(
+                    *val_arrays, validation_batch_size or batch_size, validation_steps,
+                    callback_list,
+                )  # fmt: skip
+                logs.update({f"val_{k}": v for k, v in val_logs.items()})
+                logs = dict(sorted(logs.items()))
+            callback_list.on_epoch_end(epoch, logs)
+            if model.stop_training:
+                break
+        return logs
+
+
+# -- predict (no compile needed) -------------------------------------------------------------------
+
+
+def predict(model: Model, x: Any, batch_size: int | None = None, verbose: Any = "auto",
+            steps: int | None = None, callbacks: list | None = None) -> Any:  # fmt: skip
+    """`model`'s outputs for `x`, in batches, in inference mode."""
+    where = "predict"
+    batch_size = data_adapter.batch_size_or_default(batch_size, where)
+    xs = data_adapter.standardize_inputs(model, x, where)
+    data_adapter.check_same_length(where, x=xs)
+    data_adapter.check_inputs(model, xs, where, check_values=False)
+    n = data_adapter.num_samples(xs)
+    callback_list = _inference_callbacks(
+        model, callbacks, verbose, xs, batch_size, steps, "predict"
+    )
+    callback_list.on_predict_begin()
+    wants_batch_logs = callback_list.wants("on_predict_batch_end")
+    graph = model.call_graph(False).graph
+    model._graph_used = graph
+    results: list[np.ndarray] | None = None
+    start = 0
+    for step, index in enumerate(data_adapter.batch_slices(n, batch_size, False, None)):
+        if steps is not None and step >= steps:
+            break
+        callback_list.on_predict_batch_begin(step)
+        outputs = graph.forward([data_adapter.take(a, index) for a in xs], False)
+        if results is None:
+            results = [np.empty((n,) + out.shape[1:], dtype=out.dtype) for out in outputs]
+        stop = start + len(outputs[0])
+        for result, out in zip(results, outputs):
+            result[start:stop] = out
+        start = stop
+        callback_list.on_predict_batch_end(
+            step, {"outputs": model.format_outputs(outputs)} if wants_batch_logs else None
+        )
+    callback_list.on_predict_end()
+    if results is None:
+        results = [
+            np.empty((0,) + tuple(d or 0 for d in s[1:]), dtype=backend.floatx())
+            for s in graph.output_shapes
+        ]
+    return model.format_outputs([r[:start] for r in results])
+
+
+def predict_on_batch(model: Model, x: Any) -> Any:
+    """The outputs for one batch, in inference mode (copies, not the graph's own arrays)."""
+    xs = data_adapter.standardize_inputs(model, x, "predict_on_batch")
+    data_adapter.check_inputs(model, xs, "predict_on_batch", check_values=False)
+    graph = model.call_graph(False).graph
+    model._graph_used = graph
+    outputs = [np.array(out, copy=True) for out in graph.forward(xs, False)]
+    return model.format_outputs(outputs)
+
+
+def _inference_callbacks(model: Model, callbacks: Any, verbose: Any, xs: list[np.ndarray],
+                         batch_size: int, steps: int | None,
+                         mode: str) -> callbacks_module.CallbackList:  # fmt: skip
+    """The callbacks of `evaluate` or `predict`, with a progress bar unless `verbose=0`."""
+    verbose = callbacks_module.resolve_verbose(verbose)
+    n = data_adapter.num_samples(xs)
+    total_steps = steps or data_adapter.num_batches(n, batch_size)
+    return callbacks_module.CallbackList(
+        callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, steps=total_steps,
+        mode=mode, batch_size=batch_size, samples=n,
+    )  # fmt: skip
+
+
+def _log_value(result: Any) -> Any:
+    """A metric result for the logs: a float, or an array for metrics with several values
+    (F1Score(average=None), Precision at several thresholds), as Keras logs them."""
+    array = np.asarray(result)
+    return float(array) if array.size == 1 else array.astype(np.float64)
+
+
+def _epoch_batches(
+    n: int, batch_size: int, shuffle: bool, rng: np.random.Generator
+) -> Iterator[slice | np.ndarray]:
+    """Batches forever: one pass over the data after another (each reshuffled), so that an epoch of
+    `steps_per_epoch` batches can end in the middle of a pass and the next one continues it."""
+    while True:
+        yield from data_adapter.batch_slices(n, batch_size, shuffle, rng)
