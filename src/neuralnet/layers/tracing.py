@@ -52,9 +52,7 @@ def tracked_layers(owner: Any) -> list[Layer]:
             for item in value.values():
                 collect(item, depth + 1)
 
-    for key, value in vars(owner).items():
-        if key.startswith("_") or key in ("optimizer", "history"):
-            continue
+    for value in vars(owner).values():
         collect(value, 0)
     return list(found.values())
 
