@@ -26,6 +26,7 @@ from neuralnet import (
 )
 from neuralnet.layers import Input
 from neuralnet.models import Model, Sequential
+from neuralnet.variable import Variable
 
 # Imported on first use, to keep `import neuralnet` fast.
 _LAZY = ("datasets", "plotting", "testing", "utils")
@@ -45,6 +46,7 @@ __all__ = [
     "Input",
     "Model",
     "Sequential",
+    "Variable",
     "activations",
     "backend",
     "callbacks",

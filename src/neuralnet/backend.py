@@ -82,6 +82,15 @@ def make_rng(seed: int | np.random.Generator | None = None) -> np.random.Generat
     return np.random.default_rng(seed)
 
 
+def clear_session() -> None:
+    """Start the automatic layer names again (`dense`, `dense_1`, ...), as Keras's
+    `keras.backend.clear_session` (also `neuralnet.utils.clear_session`). The global seed is kept,
+    so a seeded script stays repeatable."""
+    from neuralnet._naming import reset_names
+
+    reset_names()
+
+
 def array_module(x: Any) -> Any:
     """The array module that owns `x`: NumPy here; a GPU array library can plug in later."""
     return np

@@ -1,4 +1,5 @@
-"""Helpers with Keras's names: seeding, one-hot encoding, resetting automatic names."""
+"""Helpers with Keras's names: seeding, one-hot encoding, resetting automatic names
+(`clear_session`, the same function as `neuralnet.backend.clear_session`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from neuralnet import backend
-from neuralnet._naming import reset_names
+
+clear_session = backend.clear_session
 
 
 def set_random_seed(seed: int) -> None:
@@ -48,11 +50,6 @@ def to_categorical(x: Any, num_classes: int | None = None) -> np.ndarray:
     out = np.zeros(labels.shape + (n,), dtype=backend.floatx())
     np.put_along_axis(out, labels[..., None], 1.0, axis=-1)
     return out
-
-
-def clear_session() -> None:
-    """Reset the automatic layer names (`dense`, `dense_1`, ...), as Keras's `clear_session`."""
-    reset_names()
 
 
 def register_keras_serializable(package: str = "Custom", name: str | None = None):

@@ -617,3 +617,78 @@ def test_rebuilding_a_sequential_keeps_one_node_per_layer():
     assert [len(layer._inbound_nodes) for layer in model.layers] == [1, 1]
     assert model.layers[1].output is model.outputs[0]
     assert model.predict(x, verbose=0).shape == (10, 5)
+
+
+# -- Keras 3 behaviours pinned by running keras 3.15.1 ---------------------------------------------
+
+
+def test_compile_without_a_loss_predicts_and_fails_at_fit_with_keras_message():
+    model = Sequential([Input((2,)), layers.Dense(1)])
+    model.compile("adam")
+    assert model.predict(np.ones((3, 2)), verbose=0).shape == (3, 1)
+    for method in ("fit", "evaluate", "train_on_batch"):
+        with pytest.raises(ValueError, match=r"No loss to compute. Provide a `loss` argument in"):
+            getattr(model, method)(np.ones((3, 2)), np.ones((3, 1)))
+
+
+def test_a_functional_model_as_the_first_layer_of_a_sequential_builds_it_at_once():
+    i = Input((4,))
+    inner = Model(i, layers.Dense(3, name="inner_dense")(i))
+    for stack in ([inner, layers.Dense(1)], [Input((4,)), inner, layers.Dense(1)]):
+        model = Sequential(stack)
+        assert model.built and model.layers[0] is inner
+        assert [w.shape for w in model.weights] == [(4, 3), (3,), (3, 1), (1,)]
+    model.compile("sgd", "mse")
+    x = np.random.default_rng(0).standard_normal((6, 4)).astype("float32")
+    expected = model.layers[1](inner(x))
+    np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-6)
+
+
+def test_an_unbuilt_sequential_called_inside_a_functional_model_is_built_by_the_call():
+    stack = Sequential([layers.Dense(3)])
+    x = Input((4,))
+    model = Model(x, layers.Dense(1)(stack(x)))
+    assert stack.built and [w.shape for w in model.weights] == [(4, 3), (3,), (3, 1), (1,)]
+    model.compile("sgd", "mse")
+    before = stack.get_weights()
+    model.fit(np.ones((8, 4)), np.zeros((8, 1)), verbose=0)
+    assert not np.array_equal(before[0], stack.get_weights()[0])
+
+
+def test_learning_rate_schedules_live_in_optimizers_schedules_as_in_keras():
+    schedule = neuralnet.optimizers.schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
+    assert neuralnet.schedules.ExponentialDecay is neuralnet.optimizers.schedules.ExponentialDecay
+    assert schedule(10) == pytest.approx(0.05)
+
+
+def test_clear_session_is_in_backend_and_utils_and_restarts_names():
+    assert neuralnet.backend.clear_session is neuralnet.utils.clear_session
+    layers.Dense(1)
+    neuralnet.backend.clear_session()
+    assert layers.Dense(1).name == "dense"
+
+
+def test_model_weights_read_as_keras_variables():
+    model = Sequential([Input((2,)), layers.Dense(3, name="d")], name="seq")
+    kernel = model.weights[0]
+    assert isinstance(kernel, neuralnet.Variable) and isinstance(kernel, np.ndarray)
+    assert (kernel.name, kernel.path, kernel.shape, str(kernel.dtype)) == (
+        "kernel", "seq/d/kernel", (2, 3), "float32"
+    )  # fmt: skip
+    assert kernel.trainable and not model.non_trainable_weights
+    values = kernel.numpy()
+    assert type(values) is np.ndarray and not np.shares_memory(values, kernel)
+    assert type(kernel + 1) is np.ndarray and type(kernel[0]) is np.ndarray
+    kernel.assign(np.full((2, 3), 0.5))
+    np.testing.assert_array_equal(model.get_layer("d").params["kernel"], 0.5)
+    with pytest.raises(ValueError, match=r"assign\(\) received shape \(3,\)"):
+        kernel.assign(np.ones(3))
+    assert all(type(w) is np.ndarray for w in model.get_weights())
+
+
+def test_layers_have_keras_dtype():
+    assert layers.Dense(2).dtype == "float32"
+    assert layers.Dense(2, dtype="float64").dtype == "float64"
+    dense = layers.Dense(2)
+    dense(np.ones((1, 3)))
+    assert dense.dtype == dense.compute_dtype == dense.variable_dtype == "float32"

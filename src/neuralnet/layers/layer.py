@@ -36,6 +36,7 @@ from neuralnet._naming import to_snake_case, unique_name
 from neuralnet._registry import Registry
 from neuralnet._validation import normalize_shape
 from neuralnet.layers.node import Node, Shape, SymbolicTensor, is_symbolic, note_graph_change
+from neuralnet.variable import Variable
 
 LAYERS = Registry("layer")
 
@@ -406,10 +407,18 @@ class Layer:
         _collect_weights(self, "", False, set(), entries, top=True)
         return entries
 
+    def _variables(self, which: bool | None = None) -> list[Variable]:
+        return [
+            Variable(entry.array, f"{self.name}/{entry.path}", entry.trainable)
+            for entry in self.weight_entries()
+            if which is None or entry.trainable == which
+        ]
+
     @property
-    def weights(self) -> list[np.ndarray]:
-        """All arrays, Keras's order: parameters, then state (then those of inner layers)."""
-        return [entry.array for entry in self.weight_entries()]
+    def weights(self) -> list[Variable]:
+        """Every weight, Keras's order: parameters, then state (then those of inner layers), as
+        `Variable`s: views of the arrays with Keras's `name`, `path` and `numpy()`."""
+        return self._variables()
 
     @property
     def weight_names(self) -> list[str]:
@@ -417,16 +426,16 @@ class Layer:
         return [f"{self.name}/{entry.path}" for entry in self.weight_entries()]
 
     @property
-    def trainable_weights(self) -> list[np.ndarray]:
-        return [entry.array for entry in self.weight_entries() if entry.trainable]
+    def trainable_weights(self) -> list[Variable]:
+        return self._variables(True)
 
     @property
-    def non_trainable_weights(self) -> list[np.ndarray]:
-        return [entry.array for entry in self.weight_entries() if not entry.trainable]
+    def non_trainable_weights(self) -> list[Variable]:
+        return self._variables(False)
 
     def get_weights(self) -> list[np.ndarray]:
-        """Copies of `weights`."""
-        return [np.array(w, copy=True) for w in self.weights]
+        """Copies of `weights`, as plain arrays."""
+        return [np.array(entry.array, copy=True) for entry in self.weight_entries()]
 
     def set_weights(self, weights: list[Any]) -> None:
         """Copy `weights` (in the order of `get_weights`) into this layer's arrays, in place."""
@@ -454,7 +463,7 @@ class Layer:
 
     def count_params(self) -> int:
         """The number of scalars in all weight arrays (trainable or not)."""
-        return sum(int(math.prod(w.shape)) for w in self.weights)
+        return sum(int(math.prod(entry.array.shape)) for entry in self.weight_entries())
 
     # -- regularization -------------------------------------------------------------------------
 

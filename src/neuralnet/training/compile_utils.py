@@ -97,8 +97,9 @@ class CompiledLoss:
         self.output_names = output_names
         if loss is None:
             raise ValueError(
-                "No loss to compute: the model was compiled without one. Provide a `loss` argument "
-                "to compile(), e.g. model.compile(optimizer='adam', loss='mse')."
+                "No loss to compute. Provide a `loss` argument in `compile()`: the model was "
+                "compiled without one (it can predict, not train), e.g. "
+                "model.compile(optimizer='adam', loss='mse')."
             )
         self._identifiers = _per_output(loss, output_names, "loss")
         if all(identifier is None for identifier in self._identifiers):

@@ -82,8 +82,8 @@ class Trainer:
         model = self.model
         output_shapes = model.call_graph().graph.output_shapes
         key = (tuple(model.output_names), tuple(output_shapes))
-        self._resolved_version = graph_version()
         if self._built_for == key:
+            self._resolved_version = graph_version()
             return
         loss, loss_weights, metrics, weighted_metrics = self._compile_args
         names = model.output_names
@@ -103,6 +103,7 @@ class Trainer:
             else []
         )
         self._built_for = key
+        self._resolved_version = graph_version()
 
     def _plan(self) -> TrainingPlan:
         self.plan = TrainingPlan.current(self.model, self.plan)
