@@ -71,7 +71,9 @@ def main() -> None:
                 for name in order:
                     times[name] += _time(sources[name], spec)
             base, tree = (common.median(times[name]) for name in sources)
-            print(f"{batch_size:>6} | {base:>22.3f} | {tree:>20.3f} | {tree / base:.3f}", flush=True)
+            print(
+                f"{batch_size:>6} | {base:>22.3f} | {tree:>20.3f} | {tree / base:.3f}", flush=True
+            )
 
 
 if __name__ == "__main__":

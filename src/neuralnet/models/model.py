@@ -137,10 +137,10 @@ class Model(Layer):
             return [str(k) for k in spec.output_keys]
         return [t.layer.name for t in spec.graph.output_tensors]
 
-    def layer_outputs(self) -> dict[str, np.ndarray]:
-        """Each layer's output in the last forward pass, by layer name (for monitoring)."""
-        graph = self._graph_used or self.call_graph(training=True).graph
-        return graph.layer_outputs()
+    def layer_outputs(self, training: bool = True) -> dict[str, np.ndarray]:
+        """Each layer's output in the last forward pass of the graph that runs in `training` mode
+        (training: the last training step), by layer name, for monitoring."""
+        return self.call_graph(training).graph.layer_outputs()
 
     def format_outputs(self, outputs: list[Any]) -> Any:
         """Outputs in the structure the model returns: one array, a list, or a dict by name."""

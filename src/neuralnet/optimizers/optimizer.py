@@ -151,6 +151,11 @@ class Optimizer:
         self._flat_cache: tuple[list, list, list | None] | None = None
         self.built = True
 
+    def is_built_for(self, variables: list[np.ndarray]) -> bool:
+        """Whether `build` was last given this very list of variables (an identity check, cheap
+        enough for every step)."""
+        return self.built and self._variables is variables
+
     def create_slots(self, variable: np.ndarray) -> dict[str, np.ndarray]:
         """The state arrays of one parameter (zeros unless a subclass says otherwise)."""
         slots = {name: np.zeros_like(variable) for name in self.slot_names}

@@ -67,7 +67,7 @@ class TrainingPlan:
         """Give `optimizer` these parameters. A layer frozen or unfrozen since the last plan: the
         optimizer keeps the state of the parameters it already had (by path) and starts the new
         ones from zero."""
-        if optimizer._variables is not self.params:  # one identity check per step
+        if not optimizer.is_built_for(self.params):  # one identity check per step
             optimizer.build(self.params, self.paths)
 
     def verify(self) -> None:

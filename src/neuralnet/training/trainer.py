@@ -167,7 +167,6 @@ class Trainer:
         self._resolve_compiled(y)
         plan = self._plan()
         graph = model.call_graph(training).graph
-        model._graph_used = graph
         outputs = graph.forward(x, training)
         loss, per_output, grads, fused = self.compiled_loss.value_and_gradients(
             y, outputs, sample_weight, graph.fusable
@@ -182,7 +181,6 @@ class Trainer:
         """The cost (loss plus regularization) of one batch, with no backward pass."""
         self._resolve_compiled(y)
         graph = self.model.call_graph(training).graph
-        self.model._graph_used = graph
         outputs = graph.forward(x, training)
         loss, _ = self.compiled_loss.value(y, outputs, sample_weight)
         return loss + self._plan().regularization_penalty() + graph.activity_penalty
@@ -202,7 +200,6 @@ class Trainer:
     def test_step(self, x: list[np.ndarray], y: list[np.ndarray], sample_weight: list[Any]) -> None:
         """The loss and metrics of one batch, in inference mode."""
         graph = self.model.call_graph(False).graph
-        self.model._graph_used = graph
         outputs = graph.forward(x, False)
         loss, per_output = self.compiled_loss.value(y, outputs, sample_weight)
         loss += self._plan().regularization_penalty() + graph.activity_penalty
@@ -420,7 +417,6 @@ def predict(model: Model, x: Any, batch_size: int | None = None, verbose: Any = 
     callback_list.on_predict_begin()
     wants_batch_logs = callback_list.wants("on_predict_batch_end")
     graph = model.call_graph(False).graph
-    model._graph_used = graph
     results: list[np.ndarray] | None = None
     start = 0
     for step, index in enumerate(data_adapter.batch_slices(n, batch_size, False, None)):
@@ -451,7 +447,6 @@ def predict_on_batch(model: Model, x: Any) -> Any:
     xs = data_adapter.standardize_inputs(model, x, "predict_on_batch")
     data_adapter.check_inputs(model, xs, "predict_on_batch", check_values=False)
     graph = model.call_graph(False).graph
-    model._graph_used = graph
     outputs = [np.array(out, copy=True) for out in graph.forward(xs, False)]
     return model.format_outputs(outputs)
 
