@@ -41,6 +41,7 @@ class Step:
 
     __slots__ = (
         "activity_regularizer",
+        "composite",
         "context",
         "inputs",
         "layer",
@@ -58,6 +59,7 @@ class Step:
         self.outputs = outputs
         self.training = node.training
         self.activity_regularizer = node.layer.activity_regularizer
+        self.composite = bool(node.layer._graphs)  # a model, or a layer made of layers
         self.reads_only_graph_inputs = False
         self.shared = False  # the layer is reached at several steps of this graph
         self.context: Any = None  # a shared layer's forward values at this call
@@ -219,9 +221,8 @@ class Graph:
                 step.context = capture(layer)
             if step.activity_regularizer is not None:
                 activity += step.activity_regularizer(y) / max(len(y), 1)
-            inner = layer.graph_in_use()
-            if inner is not None:
-                activity += inner.activity_penalty
+            if step.composite:
+                activity += layer.graph_in_use().activity_penalty
         self.activity_penalty = activity
         return [values[slot] for slot in self.output_slots]
 
