@@ -231,12 +231,6 @@ class Model(Layer):
             outputs = super().__call__(inputs, training)
         return self.format_outputs(outputs if isinstance(outputs, list) else [outputs])
 
-    def _as_array(self, x: Any) -> np.ndarray:
-        array = np.asarray(x)
-        if array.dtype.kind in "biuf" and array.dtype != self.compute_dtype:
-            array = array.astype(self.compute_dtype)
-        return array
-
     # -- weights -----------------------------------------------------------------------------------
 
     def _weight_label(self, path: str) -> str:
