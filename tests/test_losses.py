@@ -1210,3 +1210,194 @@ def test_loss_config_round_trip_gives_an_equal_behaving_loss(name, reduction):
         restored.backward(y_true, y_pred, weights), loss.backward(y_true, y_pred, weights)
     )
     assert type(losses.get(config)) is type(loss)
+
+
+# ---------------------------------------------------------------------------------------------------
+# 6. The Loss contract: `call` and `gradient` on rank-aligned arrays, the base class does the rest
+
+
+def _loss_classes():
+    """One registered name per loss class."""
+    first = {}
+    for name in LOSSES.names():
+        first.setdefault(LOSSES.lookup(name), name)
+    return sorted(first.values())
+
+
+def _aligned(loss, y_true, y_pred):
+    """The arrays that `call` and `gradient` receive: labels of shape `y_pred.shape[:-1]` for a
+    sparse loss, otherwise `y_true` with its rank fixed up to that of `y_pred`."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred, dtype=np.float64)
+    if loss.sparse:
+        return y_true.reshape(y_pred.shape[:-1]), y_pred
+    return losses.squeeze_or_expand_to_same_rank(y_true.astype(np.float64), y_pred)
+
+
+def _central_differences(f, x, epsilon=1e-6):
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        original = x[i]
+        x[i] = original + epsilon
+        plus = f()
+        x[i] = original - epsilon
+        minus = f()
+        x[i] = original
+        grad[i] = (plus - minus) / (2.0 * epsilon)
+    return grad
+
+
+def _check_call_and_gradient(loss, y_true, y_pred, seed):
+    t, p = _aligned(loss, y_true, y_pred)
+    values = loss.call(t, p)
+    axis = getattr(loss, "axis", -1) % p.ndim
+    assert np.shape(values) == p.shape[:axis] + p.shape[axis + 1 :]
+    grad = loss.gradient(t, p)
+    assert grad.shape == p.shape
+    # d Σ_i u_i·value_i / dp = u_i · d value_i / dp: the gradient of every sample's value at once.
+    upstream = np.random.default_rng(seed).uniform(0.5, 2.0, np.shape(values))
+    perturbed = p.copy()
+    numeric = _central_differences(
+        lambda: float(np.sum(loss.call(t, perturbed) * upstream)), perturbed
+    )
+    np.testing.assert_allclose(grad * np.expand_dims(upstream, axis), numeric, rtol=1e-6, atol=1e-8)
+    none = type(loss)(**{**loss.get_config(), "reduction": "none"})
+    np.testing.assert_allclose(none(y_true, y_pred), values, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", _loss_classes())
+def test_every_loss_call_and_gradient_work_on_aligned_arrays(name):
+    y_true, y_pred = _case(name, seed=20)
+    _check_call_and_gradient(LOSSES.lookup(name)(), y_true, y_pred, seed=21)
+    t, p = _aligned(LOSSES.lookup(name)(), y_true, y_pred)
+    np.testing.assert_allclose(
+        LOSSES.lookup(name)().call(t, p), NUMPY_FORMULAS[name](y_true, y_pred), rtol=1e-10
+    )
+
+
+@pytest.mark.parametrize("variant", sorted(GRADIENT_VARIANTS))
+def test_loss_options_call_and_gradient_work_on_aligned_arrays(variant):
+    loss, make = GRADIENT_VARIANTS[variant]
+    y_true, y_pred = make(np.random.default_rng(22))
+    _check_call_and_gradient(loss, y_true, y_pred, seed=23)
+
+
+def _np_reduce(values, weights, reduction):
+    weighted = values * weights
+    return {
+        "sum_over_batch_size": np.sum(weighted) / values.size,
+        "sum": np.sum(weighted),
+        "mean_with_sample_weight": np.sum(weighted) / np.sum(weights),
+    }[reduction]
+
+
+REDUCTIONS = ["sum_over_batch_size", "sum", "mean_with_sample_weight"]
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("name", _loss_classes())
+def test_every_reduction_with_sample_weights_matches_numpy(name, reduction):
+    y_true, y_pred = _case(name, seed=24)
+    weights = np.random.default_rng(25).uniform(0.5, 2.0, y_pred.shape[0])
+    loss = LOSSES.lookup(name)(reduction=reduction)
+    values = NUMPY_FORMULAS[name](y_true, y_pred)
+    expected = _np_reduce(values, weights, reduction)
+    assert loss(y_true, y_pred, weights) == pytest.approx(expected, rel=1e-10)
+    value, grad = loss.forward_backward(y_true, y_pred, weights)
+    assert value == pytest.approx(expected, rel=1e-10)
+    # The gradient of the reduction: each sample's gradient times its weight, over the divisor.
+    divisor = {"sum_over_batch_size": values.size, "sum": 1.0}.get(reduction, np.sum(weights))
+    per_sample = loss.gradient(*_aligned(loss, y_true, y_pred))
+    np.testing.assert_allclose(grad, per_sample * weights[:, None] / divisor, rtol=1e-12)
+    none = LOSSES.lookup(name)(reduction="none")(y_true, y_pred, weights)
+    np.testing.assert_allclose(none, values * weights, rtol=1e-10)
+
+
+def _np_softmax(z):
+    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_sparse_crossentropy_gradient_with_ignore_class(reduction):
+    labels, valid = IGN_LABELS, IGN_LABELS != -1
+    loss = losses.SparseCategoricalCrossentropy(
+        from_logits=True, ignore_class=-1, reduction=reduction
+    )
+    grad = loss.gradient(labels, IGN_Z)
+    one_hot = _one_hot(np.where(valid, labels, 0), 3)
+    # d/dz of −log softmax(z)[y] = softmax(z) − onehot(y); the ignored rows are zero.
+    np.testing.assert_allclose(grad, (_np_softmax(IGN_Z) - one_hot) * valid[:, None], rtol=1e-12)
+    assert np.all(grad[~valid] == 0.0)
+    np.testing.assert_array_equal(loss.call(labels, IGN_Z)[~valid], 0.0)
+    # Reduced: the ignored samples count neither in the sum nor in the mean's divisor.
+    values = -np.sum(one_hot * np.log(_np_softmax(IGN_Z)), axis=-1)
+    w = IGN_W * valid
+    divisor = {"sum_over_batch_size": valid.sum(), "sum": 1.0}.get(reduction, np.sum(w))
+    assert loss(labels, IGN_Z, IGN_W) == pytest.approx(np.sum(values * w) / divisor, rel=1e-12)
+    np.testing.assert_allclose(
+        loss.backward(labels, IGN_Z, IGN_W), grad * w[:, None] / divisor, rtol=1e-12
+    )
+    # From probabilities: the per-sample gradient is checked by finite differences.
+    probabilities = losses.SparseCategoricalCrossentropy(ignore_class=-1)
+    _check_call_and_gradient(probabilities, labels, _np_softmax(IGN_Z), seed=26)
+    assert np.all(probabilities.gradient(labels, _np_softmax(IGN_Z))[~valid] == 0.0)
+
+
+def test_sparse_crossentropy_gradient_takes_labels_as_a_column():
+    loss = losses.SparseCategoricalCrossentropy(from_logits=True)
+    np.testing.assert_array_equal(
+        loss.gradient(SCCE_LABELS[:, None], CCE_Z), loss.gradient(SCCE_LABELS, CCE_Z)
+    )
+
+
+def test_a_single_unbatched_sample_is_not_divided_by_its_weight():
+    # Keras reduces a scalar loss to itself times its weight, whatever the reduction.
+    t, p = np.array([0.0, 1.0]), np.array([0.3, 0.7])
+    for reduction in REDUCTIONS:
+        mse = losses.MeanSquaredError(reduction=reduction)
+        expected = 2.0 * np.mean((t - p) ** 2)
+        assert mse(t, p, 2.0) == pytest.approx(expected, rel=1e-12)
+        assert mse.forward_backward(t, p, 2.0)[0] == pytest.approx(expected, rel=1e-12)
+        scce = losses.SparseCategoricalCrossentropy(reduction=reduction)(1, p, 2.0)
+        cce = losses.CategoricalCrossentropy(reduction=reduction)(t, p, 2.0)
+        assert scce == pytest.approx(cce, rel=1e-12)
+        assert scce == pytest.approx(-2.0 * np.log(0.7), rel=1e-12)
+
+
+def test_a_subclass_that_rewrites_the_formula_is_not_given_the_parent_shortcuts():
+    class HalfGradientMSE(losses.MeanSquaredError):
+        def gradient(self, y_true, y_pred):
+            return 0.5 * super().gradient(y_true, y_pred)
+
+    class DoubleSCCE(losses.SparseCategoricalCrossentropy):
+        def call(self, y_true, y_pred):
+            return 2.0 * super().call(y_true, y_pred)
+
+    class DoubleCCE(losses.CategoricalCrossentropy):
+        def call(self, y_true, y_pred):
+            return 2.0 * super().call(y_true, y_pred)
+
+    class DoubleBCE(losses.BinaryCrossentropy):
+        def call(self, y_true, y_pred):
+            return 2.0 * super().call(y_true, y_pred)
+
+    y_true, y_pred = _case_regression(np.random.default_rng(27))
+    half = HalfGradientMSE()
+    np.testing.assert_array_equal(
+        half.forward_backward(y_true, y_pred)[1], half.backward(y_true, y_pred)
+    )
+    softmax, sigmoid = activations.Softmax(), activations.Sigmoid()
+    p = activations.softmax(y_pred)
+    assert DoubleSCCE().fused_value_and_gradient(softmax, [0, 1, 2, 0], p) is None
+    assert DoubleCCE().fused_gradient(softmax, _one_hot([0, 1, 2, 0], 3), p) is None
+    assert DoubleBCE().fused_gradient(sigmoid, np.ones((4, 3)), sigmoid.forward(y_pred)) is None
+
+    class RenamedSCCE(losses.SparseCategoricalCrossentropy):  # same formula: same shortcut
+        pass
+
+    fused = RenamedSCCE().fused_value_and_gradient(softmax, [0, 1, 2, 0], p)
+    expected = losses.SparseCategoricalCrossentropy().fused_value_and_gradient(
+        softmax, [0, 1, 2, 0], p
+    )
+    assert fused[0] == expected[0]
+    np.testing.assert_array_equal(fused[1], expected[1])
