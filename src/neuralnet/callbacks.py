@@ -30,7 +30,8 @@ class Callback:
     (in `fit`), `steps` (batches per epoch, or of the whole `evaluate`/`predict` run), `mode`
     (`'fit'`, `'evaluate'` or `'predict'`), `batch_size` and `samples` (the number of samples of
     one pass over the data). `on_batch_begin` and `on_batch_end` are the Keras 2 names of the
-    training-batch hooks; they are called on every training batch, after the Keras 3 ones.
+    training-batch hooks: as in Keras 3, the base class's `on_train_batch_begin` and
+    `on_train_batch_end` call them, on every training batch.
     """
 
     def __init__(self) -> None:
@@ -47,8 +48,12 @@ class Callback:
     def on_train_end(self, logs: dict | None = None) -> None: ...
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None: ...
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None: ...
-    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None: ...
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None: ...
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        self.on_batch_begin(batch, logs)  # the Keras 2 name, as Keras 3's base class does
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.on_batch_end(batch, logs)
+
     def on_test_begin(self, logs: dict | None = None) -> None: ...
     def on_test_end(self, logs: dict | None = None) -> None: ...
     def on_test_batch_begin(self, batch: int, logs: dict | None = None) -> None: ...
@@ -109,7 +114,7 @@ class CallbackList:
             callback.set_model(model)
             callback.set_params(params)
         self._batch_callbacks = {
-            hook: [c for c in self.callbacks if _overrides(c, hook)] for hook in _BATCH_HOOKS
+            hook: [c for c in self.callbacks if _listens(c, hook)] for hook in _BATCH_HOOKS
         }
 
     def append(self, callback: Callback) -> None:
@@ -117,16 +122,13 @@ class CallbackList:
         callback.set_model(self.model)
         callback.set_params(self.params)
         for hook, listeners in self._batch_callbacks.items():
-            if _overrides(callback, hook):
+            if _listens(callback, hook):
                 listeners.append(callback)
 
     def wants(self, hook: str) -> bool:
-        """Whether any callback overrides the batch hook `hook`, or for training batches its Keras 2
-        name (`on_batch_begin`, `on_batch_end`), so that the hook must be called with its logs."""
-        alias = _KERAS_2_NAMES.get(hook)
-        return bool(self._batch_callbacks.get(hook)) or (
-            alias is not None and bool(self._batch_callbacks.get(alias))
-        )
+        """Whether any callback listens to the batch hook `hook` (overrides it, or for training
+        batches its Keras 2 name), so that the hook must be called with its logs."""
+        return bool(self._batch_callbacks.get(hook))
 
     def _call(self, hook: str, *args: Any) -> None:
         # Keras always passes a dict of logs (possibly empty), never None.
@@ -154,11 +156,9 @@ class CallbackList:
 
     def on_train_batch_begin(self, batch, logs=None):
         self._call_batch("on_train_batch_begin", batch, logs)
-        self._call_batch("on_batch_begin", batch, logs)
 
     def on_train_batch_end(self, batch, logs=None):
         self._call_batch("on_train_batch_end", batch, logs)
-        self._call_batch("on_batch_end", batch, logs)
 
     def on_test_begin(self, logs=None):
         self._call("on_test_begin", logs)
@@ -721,6 +721,13 @@ class LambdaCallback(Callback):
                     f"LambdaCallback: {name!r} is not a callback hook (e.g. on_epoch_end)."
                 )
             setattr(self, name, function)
+
+
+def _listens(callback: Callback, hook: str) -> bool:
+    """Whether calling `hook` on `callback` does anything: it overrides the hook, or (for the
+    training-batch hooks) the Keras 2 name that the base class's hook calls."""
+    alias = _KERAS_2_NAMES.get(hook)
+    return _overrides(callback, hook) or (alias is not None and _overrides(callback, alias))
 
 
 def _overrides(callback: Callback, hook: str) -> bool:

@@ -97,21 +97,26 @@ def numerical_gradient(
 
 
 def _layers_of(target: Layer) -> Iterator[Layer]:
-    yield target
-    for layer in target.inner_layers():
-        yield from _layers_of(layer)
+    from neuralnet.layers.layer import walk_layers
+
+    yield from walk_layers(target)
 
 
 @contextlib.contextmanager
 def _frozen_randomness(target: Layer) -> Iterator[Callable[[], None]]:
     """Yield a function that rewinds every random generator already used by a layer of `target`
-    (run one forward pass first) to its current state."""
-    layers = [layer for layer in _layers_of(target) if layer._rng is not None]
-    states = [(layer, layer.rng.bit_generator.state) for layer in layers]
+    (run one forward pass first), and every layer's state (BatchNormalization's moving statistics,
+    which a training-mode call updates), to what they are now: each evaluation of the cost then
+    sees the same random numbers and the same statistics."""
+    layers = list(_layers_of(target))
+    generators = [(layer, layer.rng.bit_generator.state) for layer in layers if layer._rng]
+    states = [(array, array.copy()) for layer in layers for array in layer.state.values()]
 
     def rewind() -> None:
-        for layer, state in states:
+        for layer, state in generators:
             layer.rng.bit_generator.state = state
+        for array, saved in states:
+            np.copyto(array, saved)
 
     yield rewind
 
@@ -244,12 +249,13 @@ def _require_float64(layer: Layer) -> None:
 
 def _check_layer(layer, x, input_shape, rng, epsilon, training, check_inputs, report):
     inputs = _input_arrays(x, input_shape, rng)
+    several = isinstance(x, (list, tuple)) or isinstance(input_shape, list)
+    layer.ensure_built([a.shape for a in inputs] if several else inputs[0].shape)
     multi = layer.multi_input
 
     def feed():
         return inputs if multi else inputs[0]
 
-    layer.ensure_built([a.shape for a in inputs] if multi else inputs[0].shape)
     _require_float64(layer)
     layer.forward(feed(), training=training)  # creates the random generators it uses
     with _frozen_randomness(layer) as rewind:

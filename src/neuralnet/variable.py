@@ -27,12 +27,14 @@ class Variable(np.ndarray):
 
     def __new__(cls, array: np.ndarray, path: str, trainable: bool) -> Self:
         variable = array.view(cls)
+        variable._array = array
         variable.path = path
         variable.name = path.rsplit("/", 1)[-1]
         variable.trainable = bool(trainable)
         return variable
 
     def __array_finalize__(self, obj: Any) -> None:
+        self._array = getattr(obj, "_array", None)
         self.path = getattr(obj, "path", None)
         self.name = getattr(obj, "name", None)
         self.trainable = getattr(obj, "trainable", True)
@@ -71,3 +73,10 @@ class Variable(np.ndarray):
 
     def __reduce__(self) -> Any:
         return (np.array, (np.asarray(self).copy(),))
+
+
+def array_of(value: Any) -> Any:
+    """The weight array behind a `Variable` (what the optimizer updates); anything else as it is."""
+    if isinstance(value, Variable) and value._array is not None:
+        return value._array
+    return value

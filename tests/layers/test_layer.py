@@ -461,3 +461,15 @@ def test_explicit_dtype_wins_over_floatx():
     layer = layers.Dense(2, dtype="float64")
     assert layer(np.ones((1, 3))).dtype == np.float64
     assert layer.get_config()["dtype"] == "float64"
+
+
+def test_a_users_dense_subclass_with_its_own_init_keeps_dense_config():
+    class MyDense(layers.Dense):
+        def __init__(self, units, scale=2.0, **kwargs):
+            super().__init__(units, **kwargs)
+            self.scale = scale
+
+    plain = MyDense(4, scale=3.0).get_config()
+    assert plain["units"] == 4 and plain["scale"] == 3.0
+    with_objects = MyDense(4, kernel_initializer=initializers.HeNormal(seed=1)).get_config()
+    assert with_objects["units"] == 4 and with_objects["kernel_initializer"]["class_name"]

@@ -245,3 +245,131 @@ def test_compile_with_a_list_of_losses_before_the_first_data():
     model.compile("sgd", loss=["sparse_categorical_crossentropy"], metrics=["accuracy"])
     history = model.fit(*_data(), verbose=0)
     assert sorted(history.history) == ["accuracy", "loss"]
+
+
+# -- what is trained is what the training graph runs ----------------------------------------------
+
+
+def test_a_layer_held_but_not_called_in_training_is_not_updated():
+    teacher = Sequential([Input((4,)), layers.Dense(3)])
+
+    class Student(Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.teacher = teacher  # kept for reference, never called
+            self.dense = layers.Dense(3)
+
+        def call(self, inputs):
+            return self.dense(inputs)
+
+    student = Student()
+    student.compile(neuralnet.optimizers.SGD(0.1, weight_decay=0.5), "mse")
+    before = teacher.get_weights()
+    student.fit(np.ones((8, 4)), np.zeros((8, 3)), verbose=0)
+    for a, b in zip(before, teacher.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_replacing_a_layer_after_tracing_trains_the_new_one():
+    model = TwoLayers(units=4)
+    model.compile("sgd", "mse")
+    x, y = np.ones((8, 4), dtype="float32"), np.zeros((8, 3), dtype="float32")
+    model.fit(x, y, verbose=0)
+    old_out = model.out
+    model.out = layers.Dense(3)
+    before_new, before_old = model.out.get_weights(), old_out.get_weights()
+    model.fit(x, y, verbose=0)
+    assert not np.array_equal(before_new[0], model.out.get_weights()[0])
+    np.testing.assert_array_equal(before_old[0], old_out.get_weights()[0])
+    assert [s.layer for s in model.call_graph(True).graph.steps][-1] is model.out
+
+
+def test_a_weightless_layer_shared_by_a_subclassed_model_and_the_outer_model(float64):
+    squash = layers.Activation("tanh")
+
+    class Inner(Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.pre = layers.Dense(3)
+
+        def call(self, inputs):
+            return squash(self.pre(inputs))
+
+    x = Input((3,))
+    model = Model(x, layers.Dense(1)(squash(Inner()(x))))
+    model.compile("sgd", "mse")
+    rng = np.random.default_rng(0)
+    check_gradients(model, rng.standard_normal((5, 3)), rng.standard_normal((5, 1)))
+
+
+def test_a_nested_model_with_one_output_in_a_list_is_one_tensor():
+    i = Input((3,))
+    inner = Model(i, [layers.Dense(2)(i)])
+    x = Input((3,))
+    model = Model(x, layers.Dense(1)(inner(x)))
+    model.compile("sgd", "mse")
+    assert model.predict(np.ones((4, 3)), verbose=0).shape == (4, 1)
+    model.fit(np.ones((4, 3)), np.ones((4, 1)), verbose=0)
+
+
+def test_a_failed_trace_leaves_the_layer_unbuilt():
+    class Broken(layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.dense = layers.Dense(2)
+
+        def call(self, x):
+            return np.tanh(self.dense(x))
+
+    broken = Broken()
+    with pytest.raises(TracingError):
+        broken(Input((3,)))
+    assert not broken.built
+    with pytest.raises(TracingError):
+        broken(Input((3,)))
+
+
+def test_check_gradients_of_a_multi_input_layer_made_of_layers(float64):
+    class Mix(layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.a = layers.Dense(2)
+            self.b = layers.Dense(2)
+
+        def call(self, inputs):
+            left, right = inputs
+            return self.a(left) * self.b(right)
+
+    check_gradients(Mix(), input_shape=[(4, 3), (4, 5)])
+
+
+def test_features_of_a_subclassed_model_can_feed_a_functional_model():
+    model = TwoLayers(units=5)
+    model.build((None, 4))
+    features = Model(model.inputs, model.hidden.output)
+    assert features.predict(np.ones((2, 4)), verbose=0).shape == (2, 5)
+
+
+def test_a_layer_that_refers_back_to_its_model_does_not_loop():
+    class Block(layers.Layer):
+        def __init__(self, owner, **kwargs):
+            super().__init__(**kwargs)
+            self.owner = owner
+            self.dense = layers.Dense(2)
+
+        def call(self, x):
+            return self.dense(x)
+
+    class Owner(Model):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.block = Block(self)
+
+        def call(self, inputs):
+            return self.block(inputs)
+
+    model = Owner()
+    model.build((None, 3))
+    assert [w.shape for w in model.weights] == [(3, 2), (2,)]
+    model.trainable = False
+    assert model.trainable_weights == []

@@ -5,6 +5,8 @@ earlier one trained, a shared layer's second call overwrote the first call's for
 layer's own `backward` was bypassed, or a cached plan outlived a change of the graph.
 """
 
+import collections
+
 import numpy as np
 import pytest
 
@@ -286,3 +288,117 @@ def test_a_nested_model_called_with_training_false_stays_in_inference_during_fit
     y = np.zeros((16, 1), dtype="float32")
     train_loss = model.train_on_batch(x, y)
     assert train_loss == pytest.approx(model.evaluate(x, y, verbose=0), rel=1e-6)
+
+
+class AliasedHooks(callbacks.Callback):
+    """Keras 2 code that names one method twice: Keras 3 calls it once per batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.calls += 1
+
+    on_batch_end = on_train_batch_end
+
+
+def test_a_hook_under_both_names_is_called_once_per_batch():
+    model = Sequential([Input((2,)), layers.Dense(1)])
+    model.compile("sgd", "mse")
+    hooks = AliasedHooks()
+    model.fit(np.ones((40, 2)), np.ones((40, 1)), batch_size=10, verbose=0, callbacks=[hooks])
+    assert hooks.calls == 4
+
+
+class OrderedCache(Layer):
+    """Keeps its input in an OrderedDict and a defaultdict made in __init__."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.ordered = collections.OrderedDict()
+        self.by_default = collections.defaultdict(list)
+
+    def build(self, input_shape):
+        self.add_weight("kernel", (input_shape[-1], input_shape[-1]), "glorot_uniform")
+        self.built = True
+
+    def forward(self, x, *, training=False):
+        self.ordered["x"] = x
+        self.by_default["y"].append(np.tanh(x @ self.params["kernel"]))
+        return self.by_default["y"][-1]
+
+    def backward(self, grad_y):
+        x, y = self.ordered["x"], self.by_default["y"][-1]
+        grad_z = grad_y * (1.0 - y * y)
+        self.grads["kernel"][...] = x.T @ grad_z
+        return grad_z @ self.params["kernel"].T
+
+
+def test_a_shared_layer_caching_in_dict_subclasses_has_exact_gradients(float64):
+    x = Input((3,))
+    shared = OrderedCache()
+    model = Model(x, layers.Dense(1)(shared(layers.Dense(3)(shared(x)))))
+    model.compile("sgd", "mse")
+    rng = np.random.default_rng(2)
+    check_gradients(model, rng.standard_normal((4, 3)), rng.standard_normal((4, 1)))
+
+
+def test_an_output_activation_replaced_after_the_model_is_built_is_not_fused(float64):
+    class Doubled(neuralnet.activations.Softmax):
+        def backward(self, grad_y, x, y):
+            return 2.0 * super().backward(grad_y, x, y)
+
+    model = Sequential([Input((3,)), layers.Dense(3, activation="softmax")])
+    model.compile("sgd", "categorical_crossentropy")
+    x, y = np.random.default_rng(0).standard_normal((4, 3)), np.eye(3)[[0, 1, 2, 0]]
+    model.compute_gradients([x], [y])
+    fused = model.layers[0].grads["kernel"].copy()
+    model.layers[0].activation = Doubled()
+    model.compute_gradients([x], [y])
+    np.testing.assert_allclose(model.layers[0].grads["kernel"], 2.0 * fused, rtol=1e-7)
+
+
+def test_a_regularizer_set_after_the_first_step_counts_in_loss_and_gradient():
+    model = Sequential([Input((2,)), layers.Dense(1, kernel_initializer="ones", use_bias=False)])
+    model.compile(neuralnet.optimizers.SGD(0.0), "mse")
+    x, y = np.zeros((4, 2), dtype="float32"), np.zeros((4, 1), dtype="float32")
+    assert model.train_on_batch(x, y) == 0.0
+    dense = model.layers[0]
+    dense.regularizers["kernel"] = neuralnet.regularizers.L2(0.5)
+    assert model.train_on_batch(x, y) == pytest.approx(1.0)  # 0.5 · (1² + 1²)
+    np.testing.assert_allclose(dense.grads["kernel"], 1.0)  # 2 · 0.5 · w
+    dense.activity_regularizer = neuralnet.regularizers.L1(1.0)
+    assert model.evaluate(np.ones((4, 2)), y, verbose=0) == pytest.approx(4.0 + 1.0 + 2.0)
+
+
+def test_one_optimizer_shared_by_two_models_keeps_each_ones_state():
+    # A GAN set-up: the discriminator is trained alone and inside the combined model.
+    d_in = Input((2,))
+    discriminator = Model(d_in, layers.Dense(1, activation="sigmoid")(d_in))
+    z = Input((2,))
+    combined = Model(z, discriminator(layers.Dense(2)(z)))
+    optimizer = neuralnet.optimizers.Adam(0.01)
+    discriminator.compile(optimizer, "binary_crossentropy")
+    combined.compile(optimizer, "binary_crossentropy")
+    x, ones = np.ones((4, 2), dtype="float32"), np.ones((4, 1), dtype="float32")
+    discriminator.train_on_batch(x, ones)
+    kernel = discriminator.layers[-1].params["kernel"]
+    moment = optimizer._slots_of(kernel)["momentum"].copy()
+    combined.train_on_batch(x, ones)
+    discriminator.train_on_batch(x, ones)
+    assert np.all(optimizer._slots_of(kernel)["momentum"] != 0.0)
+    assert not np.array_equal(moment, optimizer._slots_of(kernel)["momentum"])
+
+
+def test_weights_as_variables_work_with_the_optimizer():
+    model = Sequential([Input((2,)), layers.Dense(2, kernel_initializer="ones",
+                                                  bias_initializer="ones")])  # fmt: skip
+    assert model.weights[0] is model.weights[0]
+    optimizer = neuralnet.optimizers.SGD(0.1, weight_decay=0.5)
+    optimizer.exclude_from_weight_decay(var_list=[model.weights[1]])
+    zeros = [np.zeros((2, 2), "float32"), np.zeros(2, "float32")]
+    for _ in range(2):  # a hand-written loop, Keras style
+        optimizer.apply_gradients(zip(zeros, model.trainable_weights))
+    np.testing.assert_allclose(model.layers[0].params["kernel"], 0.95**2)
+    np.testing.assert_array_equal(model.layers[0].params["bias"], 1.0)

@@ -25,12 +25,13 @@ values of its whole graph.
 
 from __future__ import annotations
 
+import copy
 import types
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from neuralnet.layers.node import Node, SymbolicTensor, note_graph_change
+from neuralnet.layers.node import Node, SymbolicTensor, graph_version, note_graph_change
 
 if TYPE_CHECKING:
     from neuralnet.layers.layer import Layer
@@ -40,11 +41,11 @@ class Step:
     """One call of a layer in a graph: `layer` reads the values in `inputs` slots and writes `outputs`."""
 
     __slots__ = (
-        "activity_regularizer",
         "composite",
         "context",
         "inputs",
         "layer",
+        "leaf_grads",
         "node",
         "outputs",
         "reads_only_graph_inputs",
@@ -58,10 +59,10 @@ class Step:
         self.inputs = inputs
         self.outputs = outputs
         self.training = node.training
-        self.activity_regularizer = node.layer.activity_regularizer
-        self.composite = bool(node.layer._graphs)  # a model, or a layer made of layers
+        self.composite = False  # a model, or a layer made of layers
         self.reads_only_graph_inputs = False
         self.shared = False  # the layer is reached at several steps of this graph
+        self.leaf_grads: list[np.ndarray] = []  # for a shared layer: the gradients to sum
         self.context: Any = None  # a shared layer's forward values at this call
 
 
@@ -75,7 +76,11 @@ class Graph:
     """
 
     def __init__(
-        self, inputs: list[SymbolicTensor], outputs: list[SymbolicTensor], owner: str
+        self,
+        inputs: list[SymbolicTensor],
+        outputs: list[SymbolicTensor],
+        owner: str,
+        allow_unused_inputs: bool = False,
     ) -> None:
         from neuralnet.layers.input_layer import InputLayer
 
@@ -95,7 +100,7 @@ class Graph:
         nodes = [node for node in all_nodes if not isinstance(node.layer, InputLayer)]
         used = {id(t) for node in nodes for t in node.inputs} | {id(t) for t in outputs}
         unused = [t for t in inputs if id(t) not in used]
-        if unused:
+        if unused and not allow_unused_inputs:
             names = ", ".join(repr(t.layer.name) for t in unused)
             raise ValueError(
                 f"Model {owner!r}: input {names} is not used to compute any output. Remove it from "
@@ -132,22 +137,43 @@ class Graph:
                 )
             names[layer.name] = layer
 
+        self._analysed_version = -1
+        note_graph_change()
+        self._analyse()
+
+    def _analyse(self) -> None:
+        """The facts of each step that depend on the layers inside other layers and models, found
+        again whenever any graph changed (`graph_version`): which layers are shared, which steps
+        read only the graph's inputs, which outputs may fuse their gradient with the loss."""
         graph_inputs = set(self.input_slots)
         # A layer is shared when this graph reaches it more than once, directly or inside the
         # layers it is made of: each such call keeps its own forward context.
         calls: dict[int, int] = {}
         uses: dict[int, int] = {}
+        leaves = {}
         for step in self.steps:
             step.reads_only_graph_inputs = all(slot in graph_inputs for slot in step.inputs)
+            step.composite = bool(step.layer._graphs)
             calls[id(step.layer)] = calls.get(id(step.layer), 0) + 1
-            for leaf in leaf_layers(step.layer):
+            leaves[id(step)] = leaf_layers(step.layer)
+            for leaf in leaves[id(step)]:
                 uses[id(leaf)] = uses.get(id(leaf), 0) + 1
         for step in self.steps:
             step.shared = calls[id(step.layer)] > 1 or any(
-                uses[id(leaf)] > 1 for leaf in leaf_layers(step.layer)
+                uses[id(leaf)] > 1 for leaf in leaves[id(step)]
             )
+            step.leaf_grads = [g for leaf in leaves[id(step)] for g in leaf.grads.values()]
         self.fusable, self._fused_steps = self._find_fusable_outputs()
-        note_graph_change()
+        self._analysed_version = graph_version()
+
+    def fusable_now(self) -> list[Any]:
+        """`fusable`, checked against each output layer's activation as it is now (one identity
+        check per output): an activation replaced since is not fused."""
+        for step, activation in zip(self._fused_steps, self.fusable):
+            if step is not None and step.layer.activation is not activation:
+                self.fusable, self._fused_steps = self._find_fusable_outputs()
+                break
+        return self.fusable
 
     # -- structure -------------------------------------------------------------------------------
 
@@ -182,7 +208,7 @@ class Graph:
                 and len(step.outputs) == 1
                 and consumers.get(slot, 0) == 0
                 and self.output_slots.count(slot) == 1
-                and step.activity_regularizer is None
+                and step.layer.activity_regularizer is None
                 and is_library_code(
                     step.layer, "forward", "backward", "backward_from_preactivation"
                 )
@@ -201,6 +227,8 @@ class Graph:
             raise ValueError(
                 f"Model {self.owner!r} expects {len(self.input_slots)} inputs, received {len(inputs)}."
             )
+        if self._analysed_version != graph_version():
+            self._analyse()
         values = self.values
         for slot, x in zip(self.input_slots, inputs):
             values[slot] = x
@@ -219,8 +247,9 @@ class Graph:
                     values[slot] = value
             if step.shared:
                 step.context = capture(layer)
-            if step.activity_regularizer is not None:
-                activity += step.activity_regularizer(y) / max(len(y), 1)
+            regularizer = layer.activity_regularizer
+            if regularizer is not None:
+                activity += regularizer(y) / max(len(y), 1)
             if step.composite:
                 activity += layer.graph_in_use().activity_penalty
         self.activity_penalty = activity
@@ -252,22 +281,23 @@ class Graph:
         for step in reversed(self.steps):
             layer = step.layer
             if step.shared:
-                for g in leaf_grads(layer):
+                for g in step.leaf_grads:
                     shared_sums.setdefault(id(g), (g, None))
             if len(step.outputs) == 1:
                 grad_y = grads[step.outputs[0]]
                 if grad_y is None:
                     if not step.shared:
-                        _zero_grads(layer)
+                        _zero(step.leaf_grads)  # no loss depends on it: zero, not last step's
                     continue
-                if step.activity_regularizer is not None:
+                regularizer = layer.activity_regularizer
+                if regularizer is not None:
                     y = values[step.outputs[0]]
-                    grad_y = grad_y + step.activity_regularizer.gradient(y) / max(len(y), 1)
+                    grad_y = grad_y + regularizer.gradient(y) / max(len(y), 1)
             else:
                 pending = [grads[slot] for slot in step.outputs]
                 if all(g is None for g in pending):
                     if not step.shared:
-                        _zero_grads(layer)
+                        _zero(step.leaf_grads)  # no loss depends on it: zero, not last step's
                     continue
                 grad_y = [
                     np.zeros_like(values[slot]) if g is None else g
@@ -288,7 +318,7 @@ class Graph:
                     del layer.needs_input_gradient
             if step.shared:
                 # Each call of a shared layer overwrites its grads: sum them over the calls.
-                for g in leaf_grads(layer):
+                for g in step.leaf_grads:
                     target, total = shared_sums[id(g)]
                     if total is None:
                         shared_sums[id(g)] = (target, g.copy())
@@ -447,27 +477,37 @@ def _keras_layer_order(order: list[Node], visit_index: dict[int, int]) -> list[L
 
 
 def leaf_layers(layer: Layer) -> list[Layer]:
-    """`layer` itself, or every layer with its own forward and backward inside it, each once."""
-    inner = layer.inner_layers()
-    if not inner:
-        return [layer]
+    """`layer` itself, or every layer with weights of its own that runs inside it, each once: for
+    a layer or model with a graph, the layers its graphs run (whatever its attributes hold)."""
     found: dict[int, Layer] = {}
-    if layer.params or layer.state:
-        found[id(layer)] = layer
-    for sub in inner:
-        for leaf in leaf_layers(sub):
-            found.setdefault(id(leaf), leaf)
+    pending = [layer]
+    walked: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in walked:
+            continue
+        walked.add(id(current))
+        inner = running_layers(current)
+        if not inner or current.params or current.state:
+            found.setdefault(id(current), current)
+        pending.extend(reversed(inner))
     return list(found.values())
 
 
-def leaf_grads(layer: Layer) -> list[np.ndarray]:
-    """Every gradient array of `layer` and of the layers inside it."""
-    return [g for leaf in leaf_layers(layer) for g in leaf.grads.values()]
+def running_layers(layer: Layer) -> list[Layer]:
+    """The layers `layer`'s graphs run (both training modes), in order; the layers it is made of
+    when it has no graph yet; empty for a layer with its own forward and backward."""
+    if not layer._graphs:
+        return layer.inner_layers()
+    found: dict[int, Layer] = {}
+    for spec in layer._graphs.values():
+        for step in spec.graph.steps:
+            found.setdefault(id(step.layer), step.layer)
+    return list(found.values())
 
 
-def _zero_grads(layer: Layer) -> None:
-    """A layer that no loss depends on gets zero gradients (not last step's)."""
-    for grad in leaf_grads(layer):
+def _zero(grads: list[np.ndarray]) -> None:
+    for grad in grads:
         grad.fill(0.0)
 
 
@@ -496,8 +536,12 @@ _NOT_PER_CALL = frozenset(
         "_graphs",
         "_rng",
         "_auto_config",
+        "_variable_views",
     }
 )
+
+
+_NOT_PER_CALL_LIST = tuple(_NOT_PER_CALL)
 
 
 def capture(layer: Layer) -> Any:
@@ -505,25 +549,27 @@ def capture(layer: Layer) -> Any:
     graph = layer.graph_in_use()
     if graph is not None:
         return (graph, graph.capture())
+    captured_types = _captured_types()
+    own = dict(vars(layer))
+    for key in _NOT_PER_CALL_LIST:
+        own.pop(key, None)
+    containers = [key for key, value in own.items() if isinstance(value, captured_types)]
     memo: dict[int, Any] = {}
     inner: list[tuple[Layer, Any]] = []
-    own = {
-        key: _copy_containers(value, memo, inner)
-        for key, value in vars(layer).items()
-        if key not in _NOT_PER_CALL
-    }
+    for key in containers:
+        own[key] = _copy_containers(own[key], memo, inner)
     return (own, inner)
 
 
 def restore(layer: Layer, context: Any) -> None:
-    """Put back the forward context that `capture` took."""
+    """Put back the forward context that `capture` took (each context is restored once, just
+    before its call's backward pass)."""
     first, second = context
     if isinstance(first, Graph):
         layer._graph_used = first
         first.restore(second)
         return
-    # Copies again, so that a context stays as captured whatever the backward pass does with it.
-    vars(layer).update({key: _copy_containers(value, {}, None) for key, value in first.items()})
+    vars(layer).update(first)
     for sub, saved in second:
         restore(sub, saved)
 
@@ -531,36 +577,58 @@ def restore(layer: Layer, context: Any) -> None:
 _CONTAINERS = (dict, list, tuple, set, types.SimpleNamespace)
 
 
-def _copy_containers(value: Any, memo: dict[int, Any], inner: list | None) -> Any:
-    """`value` with its dicts, lists, tuples and sets copied, recursively; arrays and other objects
-    by reference; layers kept by reference and, unless `inner` is None, captured into `inner` (for
-    layers a user's layer composes by hand)."""
-    from neuralnet.layers.layer import Layer
+_TYPES: list[Any] = []
 
-    if inner is not None and isinstance(value, Layer):
-        if id(value) not in memo:
+
+def _layer_class() -> type:
+    """`Layer` (imported on first use: layer.py imports this module)."""
+    if not _TYPES:
+        from neuralnet.layers.layer import Layer
+
+        _TYPES.extend([Layer, (*_CONTAINERS, Layer)])
+    return _TYPES[0]
+
+
+def _captured_types() -> tuple[type, ...]:
+    """The types `capture` looks into: the containers and layers."""
+    _layer_class()
+    return _TYPES[1]
+
+
+def _copy_containers(value: Any, memo: dict[int, Any], inner: list) -> Any:
+    """`value` with its dicts, lists, tuples and sets (subclasses too) copied, recursively; arrays
+    and other objects by reference; layers kept by reference and captured into `inner` (for layers
+    that a user's layer composes by hand)."""
+    if not isinstance(value, _CONTAINERS):
+        if isinstance(value, _layer_class()) and id(value) not in memo:
             memo[id(value)] = value
             inner.append((value, capture(value)))
         return value
-    if type(value) not in _CONTAINERS:
-        return value
+    if type(value) is tuple and not any(isinstance(item, _captured_types()) for item in value):
+        return value  # a shape, say: nothing in it can change
     if id(value) in memo:
         return memo[id(value)]
-    if type(value) is dict:
-        copied: Any = {}
+    if isinstance(value, dict):
+        copied: Any = copy.copy(value)
         memo[id(value)] = copied
         for key, item in value.items():
             copied[key] = _copy_containers(item, memo, inner)
-    elif type(value) is list:
-        copied = []
+    elif isinstance(value, list):
+        copied = copy.copy(value)
         memo[id(value)] = copied
-        copied.extend(_copy_containers(item, memo, inner) for item in value)
-    elif type(value) is types.SimpleNamespace:
-        copied = types.SimpleNamespace()
+        copied[:] = [_copy_containers(item, memo, inner) for item in value]
+    elif isinstance(value, types.SimpleNamespace):
+        copied = copy.copy(value)
         memo[id(value)] = copied
         for key, item in vars(value).items():
             setattr(copied, key, _copy_containers(item, memo, inner))
     else:
-        copied = type(value)(_copy_containers(item, memo, inner) for item in value)
+        items = [_copy_containers(item, memo, inner) for item in value]
+        if all(a is b for a, b in zip(items, value)) and isinstance(value, tuple):
+            copied = value  # a tuple of values that are not containers cannot change
+        elif hasattr(value, "_make"):  # a namedtuple
+            copied = value._make(items)
+        else:
+            copied = type(value)(items)
         memo[id(value)] = copied
     return copied

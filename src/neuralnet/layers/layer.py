@@ -139,6 +139,7 @@ class Layer:
         # For a layer made of layers: its graphs by training mode, and the one last run.
         self._graphs: dict[bool, Any] = {}
         self._graph_used: Any = None
+        self._variable_views: dict[str, Variable] = {}  # model.weights, by path
 
         if input_dim is not None and input_shape is None:
             input_shape = (input_dim,)
@@ -172,7 +173,7 @@ class Layer:
             )
         self._graph_used = graph.graph
         outputs = graph.graph.forward(list(x) if self.multi_input else [x], training)
-        return outputs[0] if graph.output_structure == "single" else list(outputs)
+        return outputs[0] if len(outputs) == 1 else list(outputs)
 
     def backward(self, grad_y: np.ndarray) -> Any:
         """From dJ/dy, fill `self.grads` and return dJ/dx (a list for multi-input layers)."""
@@ -205,11 +206,14 @@ class Layer:
         if self._batch_input_shape is not None and not self._inbound_nodes:
             config["batch_input_shape"] = list(self._batch_input_shape)
         cls = type(self)
-        if not _is_library_class(_defining_class(cls, "get_config")) or _is_library_class(
+        config_class = _defining_class(cls, "get_config")
+        if not _is_library_class(config_class) or _is_library_class(
             _defining_class(cls, "__init__")
         ):
             return config
         if self._auto_config is None:
+            if config_class.__name__ not in ("Layer", "Model"):
+                return config  # a library layer's own get_config (Dense's, ...) says the rest
             raise NotImplementedError(
                 f"{cls.__name__} {self.name!r} was created with __init__ arguments that are not "
                 "plain values (numbers, strings, lists or dicts of them), so its config cannot be "
@@ -302,13 +306,19 @@ class Layer:
         written with it)."""
         if not self.built:
             self._build_dtype = self.compute_dtype
+            if _defines_call(self):
+                self.multi_input = isinstance(input_shape, list)
             self.build(input_shape)
             self.built = True
             self._build_input_shape = input_shape
             if _defines_call(self):
                 from neuralnet.layers.tracing import trace
 
-                self._graphs = trace(self, input_shape)
+                try:
+                    self._graphs = trace(self, input_shape)
+                except BaseException:
+                    self.built = False  # a failed trace leaves the layer unbuilt, not half-made
+                    raise
 
     # -- calling --------------------------------------------------------------------------------
 
@@ -395,9 +405,9 @@ class Layer:
 
     @trainable.setter
     def trainable(self, value: bool) -> None:
-        self._trainable = bool(value)
-        for inner in self.inner_layers():
-            inner.trainable = value  # as in Keras, freezing a layer freezes what it is made of
+        # As in Keras, freezing a layer freezes what it is made of.
+        for layer in walk_layers(self):
+            layer._trainable = bool(value)
         note_graph_change()
 
     def weight_entries(self) -> list[WeightEntry]:
@@ -408,11 +418,20 @@ class Layer:
         return entries
 
     def _variables(self, which: bool | None = None) -> list[Variable]:
-        return [
-            Variable(entry.array, f"{self.name}/{entry.path}", entry.trainable)
-            for entry in self.weight_entries()
-            if which is None or entry.trainable == which
-        ]
+        """The weights as Variables: the same object for the same array and path from one call to
+        the next, as Keras returns the same variables."""
+        views = self._variable_views
+        found = []
+        for entry in self.weight_entries():
+            if which is not None and entry.trainable != which:
+                continue
+            path = f"{self.name}/{entry.path}"
+            view = views.get(path)
+            if view is None or view._array is not entry.array:
+                view = views[path] = Variable(entry.array, path, entry.trainable)
+            view.trainable = entry.trainable
+            found.append(view)
+        return found
 
     @property
     def weights(self) -> list[Variable]:
@@ -553,9 +572,21 @@ def _collect_weights(layer: Layer, prefix: str, frozen: bool, seen: set[int],
         for key, array in layer.state.items():
             entries.append(WeightEntry(f"{own_prefix}{key}", array, False, layer, key))
     for inner in layer.inner_layers():
-        if id(inner) in seen and not inner.inner_layers():
+        if id(inner) not in seen:  # a layer met before was walked then (and cycles end here)
+            _collect_weights(inner, own_prefix, frozen, seen, entries)
+
+
+def walk_layers(layer: Layer) -> list[Layer]:
+    """`layer` and every layer it is made of, at any depth, each once (cycles end)."""
+    found: dict[int, Layer] = {}
+    pending = [layer]
+    while pending:
+        current = pending.pop()
+        if id(current) in found:
             continue
-        _collect_weights(inner, own_prefix, frozen, seen, entries)
+        found[id(current)] = current
+        pending.extend(reversed(current.inner_layers()))
+    return list(found.values())
 
 
 def _defines_call(layer: Layer) -> bool:

@@ -75,7 +75,9 @@ def symbolic_inputs(structure: Any, prefix: str) -> Any:
 def trace(owner: Layer, structure: Any) -> dict[bool, CallGraph]:
     """Run `owner.call` on symbolic inputs shaped like `structure`; one trace per training mode."""
     who = f"{type(owner).__name__} {owner.name!r}"
-    modes = (True, False) if call_takes_training(owner) else (None,)
+    # Inference first: `layer.output` (a layer's first node) and `model.inputs` then both come from
+    # the inference graph, as for a functional model.
+    modes = (False, True) if call_takes_training(owner) else (None,)
     traces: dict[bool, CallGraph] = {}
     for mode in modes:
         inputs = symbolic_inputs(structure, owner.name)
@@ -89,7 +91,7 @@ def trace(owner: Layer, structure: Any) -> dict[bool, CallGraph]:
             raise TypeError(f"{who}: call() returned None; it must return the output tensor(s).")
         in_tensors, _, input_keys = flatten(inputs, "inputs", who)
         out_tensors, output_structure, output_keys = flatten(outputs, "the outputs of call()", who)
-        graph = Graph(in_tensors, out_tensors, owner.name)
+        graph = Graph(in_tensors, out_tensors, owner.name, allow_unused_inputs=True)
         _check_layers_are_tracked(owner, graph, who)
         made = CallGraph(graph, input_keys, output_structure, output_keys)
         for key in (True, False) if mode is None else (mode,):
@@ -112,15 +114,13 @@ def _check_layers_are_tracked(owner: Layer, graph: Graph, who: str) -> None:
         if any(leaf.params or leaf.state for leaf in leaf_layers(layer)):
             raise ValueError(
                 f"{who}: call() uses layer {layer.name!r} ({type(layer).__name__}), which has weights "
-                "but is not an attribute of the model: it was created inside call(), so every trace "
-                "would make new weights. Create it in __init__ (self.name = layers.Dense(...)) and "
-                "call it in call()."
+                "but is not held by an attribute of the model (nor by a list or dict attribute): if "
+                "it was created inside call(), every trace would make new weights. Create it in "
+                "__init__ (self.dense = layers.Dense(...)) and call it in call()."
             )
 
 
 def _all_inner(layer: Layer) -> list[Layer]:
-    found = []
-    for inner in layer.inner_layers():
-        found.append(inner)
-        found.extend(_all_inner(inner))
-    return found
+    from neuralnet.layers.layer import walk_layers
+
+    return walk_layers(layer)[1:]

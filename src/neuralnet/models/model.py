@@ -71,6 +71,14 @@ class Model(Layer):
         self.stop_training = False
         self.history: callbacks_module.History | None = None
         self._trainer: Any = None  # neuralnet.training.Trainer, made by compile()
+        self._trace_structure: Any = None  # the input shapes call() was traced for
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        # A layer set on a traced subclassed model after tracing (replacing one that call() uses):
+        # trace again, so that the graph, the weights and what is trained follow.
+        if self.__dict__.get("_trace_structure") is not None and _holds_layer(value):
+            self._set_graphs(trace(self, self._trace_structure))
 
     # -- the graph ---------------------------------------------------------------------------------
 
@@ -182,6 +190,7 @@ class Model(Layer):
         structure = _shape_structure(input_shape)
         self._build_dtype = self.compute_dtype
         self._set_graphs(trace(self, structure))
+        self._trace_structure = structure
 
     def build_for(self, inputs: Any) -> None:
         """Build the model, if it is not built yet, for inputs like `inputs` (arrays or symbolic
@@ -227,6 +236,8 @@ class Model(Layer):
                 inputs = inputs[0]
         if is_symbolic(inputs):
             outputs = self._call_symbolic(inputs, training)
+            if not isinstance(outputs, list):
+                return outputs  # one output: one tensor, to call the next layer on
         else:
             outputs = super().__call__(inputs, training)
         return self.format_outputs(outputs if isinstance(outputs, list) else [outputs])
@@ -475,6 +486,16 @@ class Model(Layer):
                 "model needs get_config() to return the arguments of its __init__ (and from_config() "
                 "when they need converting)."
             ) from error
+
+
+def _holds_layer(value: Any) -> bool:
+    if isinstance(value, Layer):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(isinstance(item, Layer) for item in value)
+    if isinstance(value, dict):
+        return any(isinstance(item, Layer) for item in value.values())
+    return False
 
 
 def _shape_structure(input_shape: Any) -> Any:

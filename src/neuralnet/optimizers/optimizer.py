@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -14,6 +15,7 @@ from neuralnet import _accelerate
 from neuralnet._registry import Registry
 from neuralnet._validation import check_number
 from neuralnet.optimizers import schedules as schedules_module
+from neuralnet.variable import Variable, array_of
 
 OPTIMIZERS = Registry("optimizer", case_sensitive=False)
 
@@ -90,6 +92,7 @@ class Optimizer:
         self._variables: list[np.ndarray] = []
         self._paths: list[str] = []
         self._slots: list[dict[str, np.ndarray]] = []
+        self._slot_store: dict[int, tuple[weakref.ref, dict[str, np.ndarray]]] = {}
         self._index_by_id: dict[int, int] = {}
         self._exclude_names: list[str] = []
         self._exclude_ids: set[int] = set()
@@ -127,29 +130,35 @@ class Optimizer:
     def build(self, variables: Sequence[np.ndarray], paths: Sequence[str] | None = None) -> None:
         """Create the slots for `variables`; `paths` name them (`"dense/kernel"`) for saving.
 
-        Building again (after a layer was frozen or unfrozen) keeps the state of every variable that
-        was already there, matched by path, and starts the new ones from zero.
+        Building again (after a layer was frozen or unfrozen, or for another model that shares this
+        optimizer) keeps the state of every variable it has seen before, and starts the new ones
+        from zero.
         """
+        if any(isinstance(v, Variable) for v in variables):
+            variables = [array_of(v) for v in variables]
         variables = variables if isinstance(variables, list) else list(variables)
         if paths is None:
             paths = [f"variable_{i}" for i in range(len(variables))]
         if len(paths) != len(variables):
             raise ValueError(f"build() received {len(variables)} variables but {len(paths)} paths.")
-        previous = {
-            path: (id(variable), slots)
-            for path, variable, slots in zip(self._paths, self._variables, self._slots)
-        }
         self._variables = variables
         self._paths = list(paths)
         self._index_by_id = {id(v): i for i, v in enumerate(variables)}
-        self._slots = []
-        for path, variable in zip(self._paths, variables):
-            kept = previous.get(path)
-            same = kept is not None and kept[0] == id(variable)
-            self._slots.append(kept[1] if same else self.create_slots(variable))
+        self._slots = [self._slots_of(variable) for variable in variables]
         self._decay_mask = [self._use_weight_decay(v, p) for v, p in zip(variables, self._paths)]
         self._flat_cache: tuple[list, list, list | None] | None = None
         self.built = True
+
+    def _slots_of(self, variable: np.ndarray) -> dict[str, np.ndarray]:
+        """The state of `variable`: kept from an earlier build while the array lives, else new."""
+        kept = self._slot_store.get(id(variable))
+        if kept is not None and kept[0]() is variable:
+            return kept[1]
+        slots = self.create_slots(variable)
+        store = self._slot_store
+        key = id(variable)
+        self._slot_store[key] = (weakref.ref(variable, lambda _: store.pop(key, None)), slots)
+        return slots
 
     def is_built_for(self, variables: list[np.ndarray]) -> bool:
         """Whether `build` was last given this very list of variables (an identity check, cheap
@@ -226,7 +235,7 @@ class Optimizer:
                 f"{type(self).__name__}.exclude_from_weight_decay() must be called before the "
                 "optimizer is built (before the first training step)."
             )
-        self._exclude_ids |= {id(v) for v in var_list or []}
+        self._exclude_ids |= {id(array_of(v)) for v in var_list or []}
         self._exclude_names += list(var_names or [])
 
     def _use_weight_decay(self, variable: np.ndarray, path: str) -> bool:
@@ -257,6 +266,7 @@ class Optimizer:
             indices = range(len(self._variables))
             variables = self._variables
         else:
+            variables = [array_of(v) for v in variables]
             indices = self._indices_of(variables)
         grads = [g if isinstance(g, np.ndarray) else np.asarray(g) for g in grads]
         if len(grads) != len(variables):

@@ -15,6 +15,7 @@ import numpy as np
 
 from neuralnet import losses as losses_module
 from neuralnet import metrics as metrics_module
+from neuralnet.layers.graph import is_library_code
 
 
 def _is_binary(y_pred_shape: tuple) -> bool:
@@ -113,6 +114,7 @@ class CompiledLoss:
         self.weights = [1.0 if w is None else float(w) for w in weights]
         self.check_identifiers(self._identifiers)
         self.losses: list[losses_module.Loss | None] = []
+        self._may_fuse: list[bool] = []
         self.built = False
 
     @staticmethod
@@ -129,6 +131,13 @@ class CompiledLoss:
             None if identifier is None else resolve_loss(identifier, t, p)
             for identifier, t, p in zip(self._identifiers, y_shapes, output_shapes)
         ]
+        # A loss whose own forward or backward a user rewrote is never replaced by a shortcut.
+        self._may_fuse = [
+            loss is not None
+            and is_library_code(loss, "forward", "backward", "forward_backward",
+                                "fused_value_and_gradient")
+            for loss in self.losses
+        ]  # fmt: skip
         self.built = True
 
     @property
@@ -163,8 +172,8 @@ class CompiledLoss:
         is True."""
         per_output, grads, fused = [], [], []
         total = 0.0
-        for loss, weight, y, out, sw, activation in zip(
-            self.losses, self.weights, ys, outputs, sample_weights, fusable
+        for loss, weight, y, out, sw, activation, may_fuse in zip(
+            self.losses, self.weights, ys, outputs, sample_weights, fusable, self._may_fuse
         ):
             if loss is None:
                 per_output.append(0.0)
@@ -173,7 +182,7 @@ class CompiledLoss:
                 continue
             fused_result = (
                 None
-                if activation is None
+                if activation is None or not may_fuse
                 else loss.fused_value_and_gradient(activation, y, out, sw)
             )
             if fused_result is not None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from neuralnet.layers.graph import leaf_layers
 from neuralnet.layers.node import graph_version
 
 if TYPE_CHECKING:
@@ -33,19 +34,26 @@ class TrainingPlan:
         self.params: list[np.ndarray] = []
         self.grads: list[np.ndarray] = []
         self.owners: list[tuple[Layer, str]] = []
-        self.regularized: list[tuple[Regularizer, np.ndarray, np.ndarray]] = []
         self.verified = False
+        # Only what the training graph runs is trained: a layer the model holds but does not call
+        # in training gets no gradient, so it is neither updated nor decayed (as in Keras).
+        reached = {
+            id(leaf)
+            for step in model.call_graph(training=True).graph.steps
+            for leaf in leaf_layers(step.layer)
+        }
         for entry in model.weight_entries():
             layer, key = entry.owner, entry.key
-            if not entry.trainable or layer.params.get(key) is not entry.array:
+            if (
+                not entry.trainable
+                or id(layer) not in reached
+                or layer.params.get(key) is not entry.array
+            ):
                 continue
             self.paths.append(entry.path)
             self.params.append(entry.array)
             self.grads.append(layer.grads[key])
             self.owners.append((layer, key))
-            regularizer = layer.regularizers.get(key)
-            if regularizer is not None:
-                self.regularized.append((regularizer, entry.array, layer.grads[key]))
 
     @staticmethod
     def current(model: Model, plan: TrainingPlan | None) -> TrainingPlan:
@@ -54,13 +62,23 @@ class TrainingPlan:
             return TrainingPlan(model)
         return plan
 
+    def _regularized(self) -> list[tuple[Regularizer, np.ndarray, np.ndarray]]:
+        """(regularizer, parameter, gradient) of the trained parameters that have a penalty, read
+        from the layers at each step, so that a regularizer set after the plan was made counts."""
+        found = []
+        for (layer, key), param, grad in zip(self.owners, self.params, self.grads):
+            regularizer = layer.regularizers.get(key) if layer.regularizers else None
+            if regularizer is not None:
+                found.append((regularizer, param, grad))
+        return found
+
     def regularization_penalty(self) -> float:
         """Σ of the penalties of the trained parameters (`model.losses`, summed)."""
-        return float(sum(regularizer(param) for regularizer, param, _ in self.regularized))
+        return float(sum(regularizer(param) for regularizer, param, _ in self._regularized()))
 
     def add_regularization_gradients(self) -> None:
         """Add each penalty's gradient to its parameter's gradient, in place."""
-        for regularizer, param, grad in self.regularized:
+        for regularizer, param, grad in self._regularized():
             regularizer.add_gradient(param, grad)
 
     def bind(self, optimizer: Optimizer) -> None:

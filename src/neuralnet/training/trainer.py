@@ -169,7 +169,7 @@ class Trainer:
         graph = model.call_graph(training).graph
         outputs = graph.forward(x, training)
         loss, per_output, grads, fused = self.compiled_loss.value_and_gradients(
-            y, outputs, sample_weight, graph.fusable
+            y, outputs, sample_weight, graph.fusable_now()
         )
         loss += plan.regularization_penalty() + graph.activity_penalty
         self.input_gradients_of_last = graph.backward(grads, fused, input_gradients)
