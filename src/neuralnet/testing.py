@@ -347,7 +347,7 @@ def _check_model(
     model.build_for(xs[0] if len(xs) == 1 else xs)
     for layer in _layers_of(model):
         _require_float64(layer)
-    trainer = model._compiled_trainer()
+    trainer = model.trainer
     ys = data_adapter.standardize_targets(model, y, "check_gradients")
     sws = data_adapter.standardize_sample_weights(model, sample_weight, len(ys), "check_gradients")
     trainer.loss_of(xs, ys, sws, training=training)  # creates the random generators it uses

@@ -348,7 +348,7 @@ def test_crossentropy_alias_is_resolved_from_the_shapes():
     model = _classifier()
     model.compile("sgd", "crossentropy", metrics=["acc"])
     history = model.fit(x, y, epochs=1, verbose=0)
-    assert isinstance(model._trainer.compiled_loss.losses[0], losses.SparseCategoricalCrossentropy)
+    assert isinstance(model.trainer.compiled_loss.losses[0], losses.SparseCategoricalCrossentropy)
     assert sorted(history.history) == ["acc", "loss"]
 
 

@@ -308,7 +308,11 @@ class Model(Layer):
         self._trainer = Trainer(self, loss, loss_weights, metrics, weighted_metrics)
         self.compiled = True
 
-    def _compiled_trainer(self) -> Any:
+    @property
+    def trainer(self) -> Any:
+        """The `neuralnet.training.Trainer` that `compile` made: the loop, the resolved losses and
+        metrics (`trainer.compiled_loss`), the training plan. Raises before `compile`, with
+        Keras's message."""
         if not self.compiled:
             raise ValueError(
                 f"You must call `compile()` before using the model: model {self.name!r} has no "
@@ -371,7 +375,7 @@ class Model(Layer):
             validation_batch_size: Batch size for validation (default `batch_size`).
             validation_freq: Validate every this many epochs.
         """
-        return self._compiled_trainer().fit(
+        return self.trainer.fit(
             x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
             validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
             class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
@@ -395,7 +399,7 @@ class Model(Layer):
         Returns a float when there are no metrics, else `[loss, *metrics]` in `metrics_names`
         order; a dict by name with `return_dict=True`.
         """
-        return self._compiled_trainer().evaluate(
+        return self.trainer.evaluate(
             x, y, batch_size=batch_size, verbose=verbose, sample_weight=sample_weight, steps=steps,
             callbacks=callbacks, return_dict=return_dict,
         )  # fmt: skip
@@ -427,7 +431,7 @@ class Model(Layer):
     ) -> Any:
         """One gradient step on one batch. Returns the loss and metrics of that batch (computed in
         its forward pass, before the update), as Keras 3: a float, a list, or a dict."""
-        return self._compiled_trainer().train_on_batch(
+        return self.trainer.train_on_batch(
             x, y, sample_weight=sample_weight, class_weight=class_weight, return_dict=return_dict
         )
 
@@ -435,7 +439,7 @@ class Model(Layer):
         self, x: Any, y: Any = None, sample_weight: Any = None, return_dict: bool = False
     ) -> Any:
         """The loss and metrics of one batch, in inference mode."""
-        return self._compiled_trainer().test_on_batch(
+        return self.trainer.test_on_batch(
             x, y, sample_weight=sample_weight, return_dict=return_dict
         )
 
@@ -452,7 +456,7 @@ class Model(Layer):
         """Forward and backward on one batch (lists of arrays, one per input and output) without
         updating anything. Returns the cost (loss plus regularization), each output's loss and the
         outputs; the gradients are left in each layer's `grads`."""
-        return self._compiled_trainer().compute_gradients(x, y, sample_weight, training)
+        return self.trainer.compute_gradients(x, y, sample_weight, training)
 
     # -- inspection --------------------------------------------------------------------------------
 
