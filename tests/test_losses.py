@@ -13,7 +13,7 @@ import pytest
 
 from neuralnet import activations, losses
 from neuralnet.losses import LOSSES
-from neuralnet.testing import check_gradients
+from neuralnet.testing import check_gradients, numerical_gradient
 
 EPS = 1e-7  # Keras's backend.epsilon()
 KERAS_RTOL = 1e-5
@@ -1233,19 +1233,6 @@ def _aligned(loss, y_true, y_pred):
     return losses.squeeze_or_expand_to_same_rank(y_true.astype(np.float64), y_pred)
 
 
-def _central_differences(f, x, epsilon=1e-6):
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        original = x[i]
-        x[i] = original + epsilon
-        plus = f()
-        x[i] = original - epsilon
-        minus = f()
-        x[i] = original
-        grad[i] = (plus - minus) / (2.0 * epsilon)
-    return grad
-
-
 def _check_call_and_gradient(loss, y_true, y_pred, seed):
     t, p = _aligned(loss, y_true, y_pred)
     values = loss.call(t, p)
@@ -1256,7 +1243,7 @@ def _check_call_and_gradient(loss, y_true, y_pred, seed):
     # d Σ_i u_i·value_i / dp = u_i · d value_i / dp: the gradient of every sample's value at once.
     upstream = np.random.default_rng(seed).uniform(0.5, 2.0, np.shape(values))
     perturbed = p.copy()
-    numeric = _central_differences(
+    numeric = numerical_gradient(
         lambda: float(np.sum(loss.call(t, perturbed) * upstream)), perturbed
     )
     np.testing.assert_allclose(grad * np.expand_dims(upstream, axis), numeric, rtol=1e-6, atol=1e-8)

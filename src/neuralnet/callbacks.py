@@ -70,7 +70,7 @@ class Callback:
 
 _BATCH_HOOKS = (
     "on_train_batch_begin", "on_train_batch_end", "on_test_batch_begin", "on_test_batch_end",
-    "on_predict_batch_begin", "on_predict_batch_end", "on_batch_begin", "on_batch_end",
+    "on_predict_batch_begin", "on_predict_batch_end",
 )  # fmt: skip
 
 

@@ -55,17 +55,23 @@ def resolve_metric(
     return metric
 
 
+def by_output_name(value: dict, output_names: list[str], what: str, where: str) -> list[Any]:
+    """The entries of a dict keyed by output name, in the order of the outputs (None for an output
+    it leaves out); a ValueError naming any key that is not an output."""
+    unknown = sorted(set(value) - set(output_names))
+    if unknown:
+        raise ValueError(
+            f"{where}: `{what}` names outputs {unknown} that the model does not have; its outputs "
+            f"are {output_names}."
+        )
+    return [value.get(name) for name in output_names]
+
+
 def _per_output(value: Any, output_names: list[str], what: str) -> list[Any]:
     """Spread a compile argument over the outputs: one value for all, a list, or a dict by name."""
     n = len(output_names)
     if isinstance(value, dict):
-        unknown = sorted(set(value) - set(output_names))
-        if unknown:
-            raise ValueError(
-                f"compile: `{what}` names outputs {unknown} that the model does not have; its outputs "
-                f"are {output_names}."
-            )
-        return [value.get(name) for name in output_names]
+        return by_output_name(value, output_names, what, "compile")
     if isinstance(value, (list, tuple)) and n == 1 and len(value) == 1:
         return [value[0]]  # Keras accepts a one-element list for a model with one output
     if isinstance(value, (list, tuple)) and n > 1:

@@ -19,6 +19,7 @@ import numpy as np
 from neuralnet import backend
 from neuralnet._validation import check_number, check_positive_int
 from neuralnet.layers.layer import shape_str
+from neuralnet.training.compile_utils import by_output_name
 
 if TYPE_CHECKING:
     from neuralnet.models.model import Model
@@ -332,13 +333,7 @@ def standardize_sample_weights(model: Model, sample_weight: Any, n_outputs: int,
         return [None] * n_outputs
     names = model.output_names
     if isinstance(sample_weight, dict):
-        unknown = sorted(set(sample_weight) - set(names))
-        if unknown:
-            raise ValueError(
-                f"{where}: `sample_weight` names outputs {unknown} that the model does not have; "
-                f"its outputs are {names}."
-            )
-        weights = [sample_weight.get(name) for name in names]
+        weights = by_output_name(sample_weight, names, "sample_weight", where)
     elif (
         isinstance(sample_weight, (list, tuple))
         and n_outputs > 1

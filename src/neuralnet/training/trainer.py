@@ -189,9 +189,9 @@ class Trainer:
         self, x: list[np.ndarray], y: list[np.ndarray], sample_weight: list[Any]
     ) -> None:
         """One gradient-descent step on one batch; updates the loss tracker and the metrics."""
-        plan = self._plan()
-        plan.bind(self.model.optimizer)
         loss, per_output, outputs = self.compute_gradients(x, y, sample_weight)
+        plan = self.plan  # the one compute_gradients used
+        plan.bind(self.model.optimizer)
         if not plan.verified:
             plan.verify()
         self.model.optimizer.apply(plan.grads)
