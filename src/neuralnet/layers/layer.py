@@ -23,8 +23,10 @@ into a graph of those layers when first built, and its forward and backward are 
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
+from collections.abc import Iterator
 from typing import Any, Self
 
 import numpy as np
@@ -289,6 +291,7 @@ class Layer:
             regularizer: Name or `Regularizer` whose penalty the model adds to the cost.
             trainable: False for saved, untrained arrays such as moving statistics.
         """
+        _charge_weight_budget(self, name, shape)
         init = initializers_module.get(initializer)
         value = init(tuple(shape), dtype or self.compute_dtype, rng=self.rng)
         if trainable:
@@ -635,6 +638,36 @@ def _merge_auto_config(
         for key in set(base) - set(parameters):
             config.pop(key, None)
     return config
+
+
+# While a model file is loaded: how many more weight values its layers may allocate (the number the
+# file holds), so that a config asking for absurd sizes fails before it takes memory.
+_weight_budget: list[int] = []
+
+
+@contextlib.contextmanager
+def weight_budget(values: int) -> Iterator[None]:
+    """Within the block, `add_weight` refuses to allocate more than `values` values in all."""
+    _weight_budget.append(int(values))
+    try:
+        yield
+    finally:
+        _weight_budget.pop()
+
+
+def _charge_weight_budget(layer: Layer, name: str, shape: Any) -> None:
+    if not _weight_budget:
+        return
+    try:
+        size = math.prod(int(d) for d in shape)
+    except (TypeError, ValueError):
+        size = -1
+    if size < 0 or size > _weight_budget[-1]:
+        raise ValueError(
+            f"{type(layer).__name__} {layer.name!r} asks for a weight {name!r} of shape "
+            f"{tuple(shape)}, larger than the weights the file holds."
+        )
+    _weight_budget[-1] -= size
 
 
 def register_layer(*names: str):

@@ -28,7 +28,7 @@ class Functional(Model):
     ) -> None:
         super().__init__(name=name or unique_name("functional"), trainable=trainable)
         who = f"Model {self.name!r}"
-        in_tensors, _, input_keys = flatten(inputs, "inputs", who)
+        in_tensors, self._input_structure, input_keys = flatten(inputs, "inputs", who)
         out_tensors, structure, output_keys = flatten(outputs, "outputs", who)
         spec = CallGraph(Graph(in_tensors, out_tensors, self.name), input_keys, structure,
                          output_keys)  # fmt: skip
@@ -40,4 +40,15 @@ class Functional(Model):
         return list(self.call_graph().graph.layers)
 
     def get_config(self) -> dict[str, Any]:
-        return {"name": self.name, "trainable": self.trainable}
+        """Keras 3's functional config: the layers, the calls connecting them, the inputs and
+        outputs (what `config.json` holds)."""
+        from neuralnet.saving.keras_config import _functional_config
+
+        return _functional_config(self)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> Functional:
+        """A new model (new weights) from `get_config()`, or from a Keras 3 functional config."""
+        from neuralnet.saving.keras_config import Context, _functional_from_keras
+
+        return _functional_from_keras(config, Context(custom_objects, "Functional.from_config"))

@@ -476,12 +476,48 @@ class Model(Layer):
         print_summary(self, line_length=line_length, print_fn=print_fn, expand_nested=expand_nested,
                       show_trainable=show_trainable)  # fmt: skip
 
+    # -- files -------------------------------------------------------------------------------------
+
+    def save(self, filepath: Any, overwrite: bool = True, zipped: bool | None = None,
+             **kwargs: Any) -> None:  # fmt: skip
+        """Save to a `.keras` file (Keras 3's format: config, weights and, when compiled, the
+        optimizer's state), atomically. `neuralnet.models.load_model` and Keras 3 load it."""
+        from neuralnet.saving import save_model
+
+        save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
+
+    def save_weights(self, filepath: Any, overwrite: bool = True) -> None:
+        """Save the weights (and the optimizer's state, when compiled) to `.weights.h5`, Keras 3's
+        layout, or `.safetensors` (no HDF5 parser: the format for files you will share)."""
+        from neuralnet.saving import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath: Any, skip_mismatch: bool = False) -> None:
+        """Load weights from `.weights.h5`, `.safetensors` or `.keras`; a file that does not fit
+        raises `neuralnet.saving.ModelFileError` and leaves the weights as they were."""
+        from neuralnet.saving import load_weights
+
+        load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The model's Keras 3 config as JSON (`models.model_from_json` rebuilds it, new weights)."""
+        import json
+
+        from neuralnet.saving.keras_config import model_to_keras
+
+        return json.dumps(model_to_keras(self), allow_nan=False, **kwargs)
+
     # -- configuration -----------------------------------------------------------------------------
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Self:
+    def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> Self:
         """A new model of this class from `get_config()` (for a subclassed model: its `__init__`
-        arguments)."""
+        arguments; `Model.from_config` also takes a functional model's config, as Keras)."""
+        if cls is Model and isinstance(config, dict) and "input_layers" in config:
+            from neuralnet.models.functional import Functional
+
+            return Functional.from_config(config, custom_objects)  # type: ignore[return-value]
         try:
             return cls(**config)
         except TypeError as error:

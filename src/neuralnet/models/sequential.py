@@ -123,22 +123,20 @@ class Sequential(Model):
         return list(self._stack)
 
     def get_config(self) -> dict[str, Any]:
-        from neuralnet import layers as layers_module
+        """Keras 3's Sequential config: its layers in Keras's form, InputLayer first when the
+        input shape is known."""
+        from neuralnet.saving.keras_config import _sequential_config
 
-        entries = []
-        if self._input_layer is not None:
-            entries.append(layers_module.serialize(self._input_layer))
-        entries += [layers_module.serialize(layer) for layer in self._stack]
-        return {"name": self.name, "trainable": self.trainable, "layers": entries}
+        return _sequential_config(self)
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Sequential:
-        from neuralnet import layers as layers_module
+    def from_config(cls, config: dict[str, Any], custom_objects: dict | None = None) -> Sequential:
+        """A new model (new weights) from `get_config()`, or from a Keras 3 Sequential config."""
+        from neuralnet.saving.keras_config import Context, _sequential_from_keras
 
-        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
-        for entry in config.get("layers", []):
-            model.add(layers_module.deserialize(entry))
-        return model
+        return _sequential_from_keras(
+            cls, config, Context(custom_objects, "Sequential.from_config")
+        )
 
 
 def _known_input_shape(layer: Layer) -> tuple | None:
