@@ -6,6 +6,7 @@ writes, and loading that checks everything before it builds anything (`ModelFile
 
 from neuralnet.saving.atomic import atomic_open, atomic_path, atomic_write_bytes
 from neuralnet.saving.errors import ModelFileError
+from neuralnet.saving.keras_config import deserialize_keras_object, serialize_keras_object
 from neuralnet.saving.saving_api import load_model, load_weights, save_model, save_weights
 
 
@@ -21,9 +22,11 @@ __all__ = [
     "atomic_open",
     "atomic_path",
     "atomic_write_bytes",
+    "deserialize_keras_object",
     "load_model",
     "load_weights",
     "register_keras_serializable",
     "save_model",
     "save_weights",
+    "serialize_keras_object",
 ]

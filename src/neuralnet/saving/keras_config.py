@@ -30,6 +30,7 @@ KERAS_MODULES = {
     "loss": "keras.losses",
     "metric": "keras.metrics",
     "activation": "keras.activations",
+    "callback": "keras.callbacks",
 }
 _FAMILY_OF_MODULE = {module: family for family, module in KERAS_MODULES.items()}
 _MODEL_MODULES = {"Sequential": "keras", "Functional": "keras.src.models.functional"}
@@ -122,6 +123,10 @@ def _registry(family: str) -> Any:
         from neuralnet.activations import ACTIVATIONS
 
         return ACTIVATIONS
+    if family == "callback":
+        from neuralnet.callbacks import CALLBACKS
+
+        return CALLBACKS
     raise ValueError(f"Unknown family {family!r}.")
 
 
@@ -887,3 +892,78 @@ def _describe(value: Any) -> str:
     if len(text) > 80:
         text = text[:77] + "..."
     return f"{type(value).__name__} {text}"
+
+
+# -- any object -------------------------------------------------------------------------------------
+
+
+def _family_of_object(obj: Any) -> str:
+    from neuralnet import activations, callbacks, initializers, losses, metrics, regularizers
+    from neuralnet.layers.layer import Layer
+    from neuralnet.optimizers import Optimizer
+    from neuralnet.schedules import LearningRateSchedule
+
+    cls = obj if isinstance(obj, type) else type(obj)
+    for base, family in (
+        (Layer, "layer"), (Optimizer, "optimizer"), (LearningRateSchedule, "schedule"),
+        (losses.Loss, "loss"), (metrics.Metric, "metric"), (initializers.Initializer, "initializer"),
+        (regularizers.Regularizer, "regularizer"), (activations.Activation, "activation"),
+        (callbacks.Callback, "callback"),
+    ):  # fmt: skip
+        if issubclass(cls, base):
+            return family
+    raise TypeError(f"Cannot serialize {obj!r}: it is not a neuralnet object.")
+
+
+def serialize_keras_object(obj: Any) -> Any:
+    """Any neuralnet object (a layer, model, optimizer, loss, metric, schedule, initializer,
+    regularizer, activation or callback) in Keras 3's form, as `keras.saving.serialize_keras_object`."""
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    family = _family_of_object(obj)
+    if family == "layer":
+        from neuralnet.models.model import Model
+
+        return model_to_keras(obj) if isinstance(obj, Model) else layer_to_keras(obj)
+    if family == "callback":
+        return keras_entry(obj, family, _config_to_keras(obj.get_config()))
+    return object_to_keras(obj, family)
+
+
+def deserialize_keras_object(config: Any, custom_objects: dict[str, Any] | None = None,
+                             family: str | None = None) -> Any:  # fmt: skip
+    """The inverse of `serialize_keras_object`: builds only registered classes (or those in
+    `custom_objects`); the family comes from `module` (or is found among the registries)."""
+    ctx = Context(custom_objects, "deserialize_keras_object")
+    if config is None or isinstance(config, (int, float, bool)):
+        return config
+    if not isinstance(config, dict):
+        raise ctx.error(f"expected a config object, found {_describe(config)}.")
+    class_name, _ = _check_entry(config, ctx, "object")
+    module = config.get("module") or ""
+    if family is None:
+        family = _FAMILY_OF_MODULE.get(module)
+    if family is None and module in ("keras", "keras.src.models.functional"):
+        family = "layer"
+    if family is None and module.startswith("keras.callbacks"):
+        family = "callback"
+    if family is None:
+        key = config.get("registered_name") or class_name
+        family = next(
+            (f for f in (*KERAS_MODULES, "callback") if key in ctx.custom_objects
+             or key in _registry(f)),
+            None,
+        )  # fmt: skip
+        if family is None:
+            raise ctx.error(
+                f"unknown class {key!r}: register it with "
+                "@neuralnet.utils.register_keras_serializable() or pass it in custom_objects."
+            )
+    if family == "layer":
+        cls = resolve_class(config, "layer", ctx)
+        from neuralnet.models.model import Model
+
+        if isinstance(cls, type) and issubclass(cls, Model):
+            return model_from_keras(config, ctx)
+        return layer_from_keras(config, ctx)
+    return object_from_keras(config, family, ctx, class_name)
