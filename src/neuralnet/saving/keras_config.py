@@ -926,6 +926,11 @@ def serialize_keras_object(obj: Any) -> Any:
 
         return model_to_keras(obj) if isinstance(obj, Model) else layer_to_keras(obj)
     if family == "callback":
+        if not hasattr(obj, "get_config"):
+            raise TypeError(
+                f"{type(obj).__name__} has no get_config(): write one returning its __init__ "
+                "arguments to serialize it."
+            )
         return keras_entry(obj, family, _config_to_keras(obj.get_config()))
     return object_to_keras(obj, family)
 
