@@ -20,19 +20,14 @@ __all__ = [
 ]
 
 
-def load_model(filepath: Any, custom_objects: dict[str, Any] | None = None, compile: bool = True,
-               safe_mode: bool = True) -> Model:  # fmt: skip
-    """A model from a `.keras` file (neuralnet's or Keras 3's): see `neuralnet.saving.load_model`."""
-    from neuralnet.saving import load_model as load
+def __getattr__(name: str) -> Any:
+    # `load_model` and `save_model` are `neuralnet.saving`'s own functions (the same objects, as in
+    # Keras), imported on first use so that `import neuralnet` stays light.
+    if name in ("load_model", "save_model"):
+        from neuralnet import saving
 
-    return load(filepath, custom_objects=custom_objects, compile=compile, safe_mode=safe_mode)
-
-
-def save_model(model: Model, filepath: Any, overwrite: bool = True, **kwargs: Any) -> None:
-    """`model.save(filepath)`."""
-    from neuralnet.saving import save_model as save
-
-    save(model, filepath, overwrite=overwrite, **kwargs)
+        return getattr(saving, name)
+    raise AttributeError(f"module 'neuralnet.models' has no attribute {name!r}")
 
 
 def model_from_json(json_string: str, custom_objects: dict[str, Any] | None = None) -> Model:
