@@ -22,20 +22,14 @@ def new_figure(figsize: tuple[float, float] = (6.4, 4.8)) -> Any:
 
 
 def save_figure(figure: Any, path: str | os.PathLike, dpi: int = 120) -> None:
-    """Write `figure` to `path` (PNG by default), creating the folder; the file appears whole or not
-    at all (written to a temporary name, then renamed)."""
+    """Write `figure` to `path` (PNG unless the name says otherwise), creating the folder; the file
+    appears whole or not at all (`neuralnet.saving.atomic_path`)."""
+    from neuralnet.saving.atomic import atomic_path
+
     path = os.fspath(path)
-    folder = os.path.dirname(path)
-    if folder:
-        os.makedirs(folder, exist_ok=True)
-    root, extension = os.path.splitext(path)
-    temporary = f"{root}.tmp-{os.getpid()}{extension or '.png'}"
-    try:
-        figure.savefig(temporary, dpi=dpi)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    extension = os.path.splitext(path)[1].lstrip(".") or "png"
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=dpi, format=extension)
 
 
 def plot_history(
