@@ -305,6 +305,7 @@ class Model(Layer):
         from neuralnet.training.trainer import Trainer
 
         self.optimizer = optimizers_module.get(optimizer)
+        self.loss = loss  # as given, as Keras keeps it
         self._trainer = Trainer(self, loss, loss_weights, metrics, weighted_metrics)
         self.compiled = True
 

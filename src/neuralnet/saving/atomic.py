@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
 
 
@@ -22,6 +21,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
         with atomic_path("m.keras") as temporary:
             write_archive(temporary)
     """
+    import tempfile  # here: it imports `random` and `shutil`, which `import neuralnet` avoids
+
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
