@@ -73,6 +73,23 @@ def draw_seed() -> int:
     return int(_SEED_SOURCE.integers(0, 2**63 - 1))
 
 
+def seed_source_state() -> dict[str, Any] | None:
+    """The state of the global seed source (`bit_generator.state`, JSON values), or `None` before
+    its first use: what a training backup saves so that a resumed run draws the same seeds."""
+    return None if _SEED_SOURCE is None else _SEED_SOURCE.bit_generator.state
+
+
+def set_seed_source_state(state: dict[str, Any] | None) -> None:
+    """Put the global seed source back in the state `seed_source_state` returned."""
+    global _SEED_SOURCE
+    if state is None:
+        _SEED_SOURCE = None
+        return
+    source = np.random.default_rng()
+    source.bit_generator.state = state
+    _SEED_SOURCE = source
+
+
 def make_rng(seed: int | np.random.Generator | None = None) -> np.random.Generator:
     """A Generator from `seed`: an int, an existing Generator, or `None` for one from the global source."""
     if isinstance(seed, np.random.Generator):

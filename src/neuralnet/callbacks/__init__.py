@@ -6,6 +6,7 @@ setting `self.model.stop_training = True`. One module per callback, as in Keras;
 reachable from here (`neuralnet.callbacks.EarlyStopping`).
 """
 
+from neuralnet.callbacks.backup_and_restore import BackupAndRestore
 from neuralnet.callbacks.callback import CALLBACKS, Callback, get
 from neuralnet.callbacks.callback_list import CallbackList
 from neuralnet.callbacks.csv_logger import CSVLogger
@@ -14,6 +15,7 @@ from neuralnet.callbacks.gradient_monitor import GradientMonitor
 from neuralnet.callbacks.history import History
 from neuralnet.callbacks.lambda_callback import LambdaCallback
 from neuralnet.callbacks.learning_rate_scheduler import LearningRateScheduler
+from neuralnet.callbacks.model_checkpoint import ModelCheckpoint
 from neuralnet.callbacks.monitor import MonitorCallback
 from neuralnet.callbacks.progbar import ProgbarLogger, format_logs, resolve_verbose
 from neuralnet.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
@@ -21,6 +23,7 @@ from neuralnet.callbacks.terminate_on_nan import TerminateOnNaN
 
 __all__ = [
     "CALLBACKS",
+    "BackupAndRestore",
     "CSVLogger",
     "Callback",
     "CallbackList",
@@ -29,6 +32,7 @@ __all__ = [
     "History",
     "LambdaCallback",
     "LearningRateScheduler",
+    "ModelCheckpoint",
     "MonitorCallback",
     "ProgbarLogger",
     "ReduceLROnPlateau",

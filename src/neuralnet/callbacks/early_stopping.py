@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 from neuralnet.callbacks.callback import CALLBACKS
 from neuralnet.callbacks.monitor import MonitorCallback
@@ -64,6 +65,17 @@ class EarlyStopping(MonitorCallback):
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.model.stop_training = True
+
+    def get_state(self) -> dict[str, Any]:
+        return {"wait": self.wait, "stopped_epoch": self.stopped_epoch, "best": self.best,
+                "best_weights": self.best_weights, "best_epoch": self.best_epoch}  # fmt: skip
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.wait = int(state["wait"])
+        self.stopped_epoch = int(state["stopped_epoch"])
+        self.best = state["best"]
+        self.best_weights = state["best_weights"]
+        self.best_epoch = int(state["best_epoch"])
 
     def on_train_end(self, logs=None):
         if self.stopped_epoch > 0 and self.verbose > 0:

@@ -39,6 +39,27 @@ class GradientMonitor(Callback):
         self._sums = {layer.name: [0.0, 0.0] for layer in self._layers()}
         self._count = 0
 
+    def get_state(self) -> dict[str, Any]:
+        return {
+            "gradient_norms": self.gradient_norms,
+            "activation_rms": self.activation_rms,
+            "epochs": self.epochs,
+            "sums": getattr(self, "_sums", None),
+            "count": getattr(self, "_count", 0),
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.gradient_norms = {
+            name: list(values) for name, values in state["gradient_norms"].items()
+        }
+        self.activation_rms = {
+            name: list(values) for name, values in state["activation_rms"].items()
+        }
+        self.epochs = [int(epoch) for epoch in state["epochs"]]
+        if state["sums"] is not None:
+            self._sums = {name: list(sums) for name, sums in state["sums"].items()}
+        self._count = int(state["count"])
+
     def on_train_batch_end(self, batch, logs=None):
         if batch % self.every:
             return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from neuralnet.callbacks.callback import CALLBACKS, Callback
 
 
@@ -22,4 +24,13 @@ class History(Callback):
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(value)
         if self.model is not None:
+            self.model.history = self
+
+    def get_state(self) -> dict[str, Any]:
+        return {"epoch": list(self.epoch), "history": {k: list(v) for k, v in self.history.items()}}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.epoch = [int(epoch) for epoch in state["epoch"]]
+        self.history = {key: list(values) for key, values in state["history"].items()}
+        if self.model is not None and self.epoch:
             self.model.history = self

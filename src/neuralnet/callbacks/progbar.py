@@ -90,6 +90,7 @@ class ProgbarLogger(Callback):
         )
         self._last_refresh = 0.0
         self._samples = 0
+        self._samples_before = 0  # of a resumed epoch, trained before the interruption
         self._steps_done = 0
         self._start = time.perf_counter()
 
@@ -106,7 +107,8 @@ class ProgbarLogger(Callback):
 
     def _rate(self) -> str:
         elapsed = time.perf_counter() - self._start
-        return f"{self._samples / elapsed:,.0f} samples/s" if elapsed > 0 and self._samples else ""
+        samples = self._samples - self._samples_before
+        return f"{samples / elapsed:,.0f} samples/s" if elapsed > 0 and samples else ""
 
     def _postfix(self, logs: dict | None) -> str:
         shown = {k: v for k, v in (logs or {}).items() if k != "outputs"}
@@ -135,6 +137,7 @@ class ProgbarLogger(Callback):
 
     def on_train_begin(self, logs=None):
         self._mode = "train"
+        self._epoch_start = time.perf_counter()  # an epoch resumed in its middle has no begin
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch = epoch
@@ -145,7 +148,20 @@ class ProgbarLogger(Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         if self.verbose == 1:
+            if self._bar is None:
+                self._open_resumed_bar(batch)
             self._advance(logs)
+
+    def _open_resumed_bar(self, batch: int) -> None:
+        """The bar of an epoch that `fit` resumed in its middle (`BackupAndRestore`), where no
+        `on_epoch_begin` came: it starts at the batches trained before the interruption."""
+        state = getattr(getattr(self.model, "trainer", None), "fit_state", None)
+        epochs = self.params.get("epochs", 1)
+        epoch = f"Epoch {state.epoch + 1}/{epochs}" if state is not None else "Epoch"
+        self._open_bar(self.params.get("steps"), epoch)
+        self._bar.update(batch)
+        self._steps_done = batch
+        self._samples = self._samples_before = self._samples_after(batch)
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}

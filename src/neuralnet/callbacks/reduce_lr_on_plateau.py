@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +38,14 @@ class ReduceLROnPlateau(MonitorCallback):
         self.best = None
         self.cooldown_counter = 0
         self.wait = 0
+
+    def get_state(self) -> dict[str, Any]:
+        return {"best": self.best, "wait": self.wait, "cooldown_counter": self.cooldown_counter}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.best = state["best"]
+        self.wait = int(state["wait"])
+        self.cooldown_counter = int(state["cooldown_counter"])
 
     def on_epoch_end(self, epoch, logs=None):
         if self._sign is None:

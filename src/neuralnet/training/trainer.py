@@ -59,6 +59,8 @@ class Trainer:
         self.plan: TrainingPlan | None = None
         self._first_non_finite: tuple[int, int] | None = None
         self._step_position = (0, 0)
+        #: Where the running `fit` is (`FitState`), for callbacks that back up and resume it.
+        self.fit_state: FitState | None = None
 
     # -- compile state -----------------------------------------------------------------------------
 
@@ -221,8 +223,15 @@ class Trainer:
         return dict(sorted(logs.items()))
 
     def flatten_logs(self, logs: dict[str, float]) -> Any:
-        """Keras's order: the loss, then the metrics in compile order (one value alone)."""
-        values = [logs[metric.name] for metric in self.metrics if metric.name in logs]
+        """Keras 3's order (one value alone): the loss, each output's loss, then the metrics in
+        compile order; but a model with several outputs logs its metrics under prefixed names
+        (`flag_accuracy`), which Keras puts after the others, sorted by name."""
+        first = [self.loss_tracker, *(tracker for _, tracker in self.output_loss_trackers)]
+        if len(self.output_loss_trackers) <= 1 and self.compiled_metrics is not None:
+            first += [metric for _, metric, _ in self.compiled_metrics.metrics]
+        names = [metric.name for metric in first if metric.name in logs]
+        names += sorted(name for name in logs if name not in names)
+        values = [logs[name] for name in names]
         return values[0] if len(values) == 1 else values
 
     def train_on_batch(self, x: Any, y: Any = None, sample_weight: Any = None,
@@ -336,44 +345,56 @@ class Trainer:
             verbose=verbose, epochs=epochs, steps=steps, mode="fit",
             batch_size=batch_size, samples=n,
         )  # fmt: skip
-        rng = backend.make_rng()
         model.stop_training = False
         self._first_non_finite = None
         self._plan().bind(model.optimizer)
 
-        batches = _epoch_batches(n, batch_size, shuffle, rng)
-        callback_list.on_train_begin()
-        # A diverging run overflows; that is reported once, below, not as NumPy warnings per batch.
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            logs = self._fit_epochs(xs, ys, sws, val_arrays, batches, steps, initial_epoch, epochs,
-                                    batch_size, validation_batch_size, validation_steps,
-                                    validation_freq, callback_list)  # fmt: skip
-        if self._first_non_finite is not None:
-            epoch, step = self._first_non_finite
-            from neuralnet.models.model import DivergenceWarning
+        batches = BatchStream(n, batch_size, shuffle, backend.make_rng())
+        self.fit_state = state = FitState(self, callback_list, batches, initial_epoch)
+        try:
+            callback_list.on_train_begin()  # BackupAndRestore may resume: state.set_state(...)
+            state.started = True
+            # A diverging run overflows; that is reported once, below, not as NumPy warnings per batch.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                logs = self._fit_epochs(xs, ys, sws, val_arrays, steps, epochs, batch_size,
+                                        validation_batch_size, validation_steps, validation_freq,
+                                        callback_list)  # fmt: skip
+            if self._first_non_finite is not None:
+                epoch, step = self._first_non_finite
+                from neuralnet.models.model import DivergenceWarning
 
-            warnings.warn(
-                f"fit: the loss became NaN or infinite at epoch {epoch + 1}, batch {step + 1}: training "
-                "diverged. Lower the learning rate, scale the inputs, or add "
-                "callbacks.TerminateOnNaN() to stop at once.",
-                DivergenceWarning,
-                stacklevel=3,
-            )
-        callback_list.on_train_end(logs)
+                warnings.warn(
+                    f"fit: the loss became NaN or infinite at epoch {epoch + 1}, batch {step + 1}: "
+                    "training diverged. Lower the learning rate, scale the inputs, or add "
+                    "callbacks.TerminateOnNaN() to stop at once.",
+                    DivergenceWarning,
+                    stacklevel=3,
+                )
+            callback_list.on_train_end(logs)
+        finally:
+            self.fit_state = None
         return callback_list.history
 
-    def _fit_epochs(self, xs, ys, sws, val_arrays, batches, steps, initial_epoch, epochs, batch_size,
-                    validation_batch_size, validation_steps, validation_freq, callback_list) -> dict:  # fmt: skip
+    def _fit_epochs(self, xs, ys, sws, val_arrays, steps, epochs, batch_size, validation_batch_size,
+                    validation_steps, validation_freq, callback_list) -> dict:  # fmt: skip
         model = self.model
+        state = self.fit_state
+        batches = state.batches
         wants_batch_end = callback_list.wants("on_train_batch_end")
         # Shuffled batches of the inputs are gathered into one reused buffer per input: a large
         # batch is then not a fresh allocation (and fresh pages) at every step.
         gather_x = [data_adapter.BatchGatherer(batch_size) for _ in xs]
-        logs: dict[str, float] = {}
-        for epoch in range(initial_epoch, epochs):
-            self.reset_metrics()
-            callback_list.on_epoch_begin(epoch)
-            for step in range(steps):
+        logs = state.logs
+        if state.resumed and model.stop_training and state.step == 0:
+            return logs  # resumed from a backup taken after the epoch that stopped training
+        for epoch in range(state.epoch, epochs):
+            first_step = state.step  # > 0 only in an epoch resumed in its middle
+            if first_step == 0:
+                self.reset_metrics()
+                callback_list.on_epoch_begin(epoch)
+            elif model.stop_training:
+                first_step = steps  # resumed after the batch that stopped training
+            for step in range(first_step, steps):
                 index = next(batches)
                 callback_list.on_train_batch_begin(step)
                 bx = [gather(a, index) for gather, a in zip(gather_x, xs)]
@@ -381,6 +402,7 @@ class Trainer:
                 bw = [data_adapter.take(a, index) for a in sws]
                 self._step_position = (epoch, step)
                 self.train_step(bx, by, bw)
+                state.step = step + 1
                 if wants_batch_end:
                     callback_list.on_train_batch_end(step, self.logs())
                 if model.stop_training:
@@ -393,6 +415,7 @@ class Trainer:
                 )  # fmt: skip
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
                 logs = dict(sorted(logs.items()))
+            state.epoch, state.step, state.logs = epoch + 1, 0, logs
             callback_list.on_epoch_end(epoch, logs)
             if model.stop_training:
                 break
@@ -471,10 +494,144 @@ def _log_value(result: Any) -> Any:
     return float(array) if array.size == 1 else array.astype(np.float64)
 
 
-def _epoch_batches(
-    n: int, batch_size: int, shuffle: bool, rng: np.random.Generator
-) -> Iterator[slice | np.ndarray]:
-    """Batches forever: one pass over the data after another (each reshuffled), so that an epoch of
-    `steps_per_epoch` batches can end in the middle of a pass and the next one continues it."""
-    while True:
-        yield from data_adapter.batch_slices(n, batch_size, shuffle, rng)
+class BatchStream:
+    """The batches of `fit`, forever: one pass over the data after another (each reshuffled), so
+    that an epoch of `steps_per_epoch` batches can end in the middle of a pass and the next one
+    continues it.
+
+    Its state is the shuffle generator's state when the current pass began and the number of
+    batches of that pass given so far: `set_state` draws that pass's order again and skips those
+    batches, drawing no other random numbers, so the batches that follow are the ones an
+    uninterrupted run gets.
+    """
+
+    def __init__(self, n: int, batch_size: int, shuffle: bool, rng: np.random.Generator) -> None:
+        self.n = n
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.rng = rng
+        self._pass: Iterator[slice | np.ndarray] | None = None
+        self._pass_rng_state: dict[str, Any] | None = None
+        self._given = 0
+
+    def __iter__(self) -> BatchStream:
+        return self
+
+    def __next__(self) -> slice | np.ndarray:
+        index = next(self._pass, None) if self._pass is not None else None
+        if index is None:
+            self._start_pass()
+            index = next(self._pass)
+        self._given += 1
+        return index
+
+    def _start_pass(self) -> None:
+        # The order is drawn at the pass's first batch, after this state is taken.
+        self._pass_rng_state = self.rng.bit_generator.state if self.shuffle else None
+        self._pass = data_adapter.batch_slices(self.n, self.batch_size, self.shuffle, self.rng)
+        self._given = 0
+
+    def get_state(self) -> dict[str, Any]:
+        """`{'pass_rng_state': ..., 'given': ...}`: JSON values (`pass_rng_state` is the
+        generator's `bit_generator.state`, `None` before the first pass or without shuffling)."""
+        return {"pass_rng_state": self._pass_rng_state, "given": self._given}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Continue from `state`: the batch after it is the one `get_state` would have given next."""
+        given = int(state["given"])
+        self._pass, self._pass_rng_state, self._given = None, None, 0
+        if given == 0:
+            return
+        if self.shuffle:
+            if state["pass_rng_state"] is None:
+                raise ValueError(
+                    "fit: the saved batch order has no generator state to draw it again."
+                )
+            self.rng.bit_generator.state = state["pass_rng_state"]
+        self._start_pass()
+        for _ in range(given):
+            if next(self._pass, None) is None:
+                raise ValueError(
+                    f"fit: the saved batch order is {given} batches into a pass over the data, "
+                    f"which has fewer: was it saved by a fit with other data or another batch_size?"
+                )
+        self._given = given
+
+
+class FitState:
+    """Where a running `fit` is, for callbacks that back up and resume training
+    (`callbacks.BackupAndRestore`): `model.trainer.fit_state` while `fit` runs, else `None`.
+
+    `get_state` and `set_state` cover what the training loop itself decides: the position, the
+    shuffled order of the batches, the running loss and metrics of the epoch in progress, and
+    `model.stop_training`. The weights, the optimizer, the layers' random generators and the
+    callbacks are their owners' to save.
+
+    Attributes:
+        epoch: The epoch in progress (0-based); between two epochs, the next one.
+        step: The batches of that epoch trained so far.
+        logs: The logs of the last finished epoch (those `on_train_end` receives).
+        callbacks: The `CallbackList` of this `fit`.
+        batches: The `BatchStream` the batches come from.
+        resumed: Whether `set_state` restored an earlier run's state.
+        started: Whether the first epoch has begun (`set_state` is refused from then on).
+    """
+
+    def __init__(self, trainer: Trainer, callbacks: callbacks_module.CallbackList,
+                 batches: BatchStream, epoch: int) -> None:  # fmt: skip
+        self._trainer = trainer
+        self.callbacks = callbacks
+        self.batches = batches
+        self.epoch = epoch
+        self.step = 0
+        self.logs: dict[str, Any] = {}
+        self.resumed = False
+        self.started = False
+
+    def get_state(self) -> dict[str, Any]:
+        """The loop's state: JSON values and NumPy arrays (the metrics' accumulators)."""
+        trainer = self._trainer
+        return {
+            "epoch": self.epoch,
+            "step": self.step,
+            "logs": self.logs,
+            "stop_training": bool(trainer.model.stop_training),
+            "batches": self.batches.get_state(),
+            "metrics": [
+                {"name": metric.name, "variables": metric.variables} for metric in trainer.metrics
+            ],
+            "first_non_finite": trainer._first_non_finite,
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Continue from `state`, taken by `get_state` in an earlier run of the same `fit`: called
+        from `on_train_begin`; `fit` then goes on at that epoch and step.
+
+        Raises:
+            RuntimeError: When training has already begun.
+            ValueError: When the metrics or the batch order do not fit this `fit`.
+        """
+        if self.started:
+            raise RuntimeError(
+                "fit: the training state can only be restored in on_train_begin, before the first epoch."
+            )
+        trainer = self._trainer
+        metrics = trainer.metrics
+        saved = state["metrics"]
+        names = [metric.name for metric in metrics]
+        saved_names = [entry["name"] for entry in saved]
+        if names != saved_names:
+            raise ValueError(
+                f"fit: the saved training state has the metrics {saved_names}, but this model "
+                f"computes {names}: was it compiled differently?"
+            )
+        self.batches.set_state(state["batches"])
+        for metric, entry in zip(metrics, saved):
+            metric.load_variables(entry["variables"])
+        self.epoch = int(state["epoch"])
+        self.step = int(state["step"])
+        self.logs = dict(state["logs"])
+        trainer.model.stop_training = bool(state["stop_training"])
+        first = state["first_non_finite"]
+        trainer._first_non_finite = None if first is None else (int(first[0]), int(first[1]))
+        self.resumed = True
