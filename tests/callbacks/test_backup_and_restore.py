@@ -321,21 +321,38 @@ def _same_training(a, b):
     assert a.history.history == b.history.history
 
 
-@pytest.mark.parametrize("save_freq", ["epoch", 3])
-def test_resume_after_an_exception_matches_an_uninterrupted_fit(tmp_path, save_freq):
-    reference = _model()
-    counter = CountBatches()
-    _fit(reference, tmp_path / "reference", counter, save_freq=save_freq)
+@pytest.mark.parametrize(
+    ("save_freq", "fit_kwargs", "interrupt"),
+    [
+        ("epoch", {}, 8),  # 6 steps per epoch
+        (3, {}, 8),  # after the backup of step 6, the CSV row of epoch 0 was written
+        (3, {"steps_per_epoch": 4}, 9),  # epochs end in the middle of a pass over the data
+        (5, {"shuffle": False, "validation_split": 0.0}, 9),
+    ],
+)
+def test_resume_after_an_exception_matches_an_uninterrupted_fit(tmp_path, save_freq, fit_kwargs,
+                                                                interrupt):  # fmt: skip
+    def run(folder, *others):
+        """The callbacks with a state: their own counter, GradientMonitor, an appending CSVLogger."""
+        log = tmp_path / f"{folder}.csv"
+        if not log.exists():
+            log.write_text("epoch,accuracy,loss,val_accuracy,val_loss\n0,0.5,1.0,0.5,1.0\n")
+        counter, monitor = CountBatches(), callbacks.GradientMonitor()
+        model = _model()
+        _fit(model, tmp_path / folder, *others, counter, monitor,
+             callbacks.CSVLogger(log, append=True), save_freq=save_freq, **fit_kwargs)  # fmt: skip
+        return model, counter, monitor, log.read_text()
 
-    model = _model()
+    reference, counter, monitor, log = run("reference")
+    assert log.count("\n") == 2 + len(reference.history.epoch)
     with pytest.raises(Interrupted):
-        _fit(model, tmp_path / "backup", InterruptAt(17), CountBatches(), save_freq=save_freq)
+        run("backup", InterruptAt(interrupt))
     assert (tmp_path / "backup" / "training_state.safetensors").is_file()
-    resumed = _model()
-    resumed_counter = CountBatches()
-    _fit(resumed, tmp_path / "backup", InterruptAt(-1), resumed_counter, save_freq=save_freq)
+    resumed, resumed_counter, resumed_monitor, resumed_log = run("backup", InterruptAt(-1))
     _same_training(resumed, reference)
     assert resumed_counter.count == counter.count  # a callback's own state comes back too
+    assert resumed_monitor.gradient_norms == monitor.gradient_norms
+    assert resumed_log == log
     assert not (tmp_path / "backup").exists()
 
 
@@ -414,6 +431,12 @@ def test_a_backup_of_another_fit_is_an_error(tmp_path):
         match="written by a fit with steps=6, samples=90, batch_size=16; this fit has steps=12, samples=90, batch_size=8",
     ):
         _fit(_model(), tmp_path, batch_size=8)
+
+
+def test_a_backup_of_a_shuffled_fit_is_refused_by_an_unshuffled_one(tmp_path):
+    _backup(tmp_path)
+    with pytest.raises(ValueError, match="a fit with shuffle=True, this one has shuffle=False"):
+        _fit(_model(), tmp_path, shuffle=False)
 
 
 def test_a_backup_of_another_model_is_an_error(tmp_path):

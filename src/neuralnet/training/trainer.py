@@ -511,7 +511,7 @@ class BatchStream:
         self.shuffle = shuffle
         self.rng = rng
         self._pass: Iterator[slice | np.ndarray] | None = None
-        self._pass_rng_state: dict[str, Any] | None = None
+        self._pass_rng_state = rng.bit_generator.state if shuffle else None
         self._given = 0
 
     def __iter__(self) -> BatchStream:
@@ -532,28 +532,34 @@ class BatchStream:
         self._given = 0
 
     def get_state(self) -> dict[str, Any]:
-        """`{'pass_rng_state': ..., 'given': ...}`: JSON values (`pass_rng_state` is the
-        generator's `bit_generator.state`, `None` before the first pass or without shuffling)."""
-        return {"pass_rng_state": self._pass_rng_state, "given": self._given}
+        """`{'shuffle': ..., 'pass_rng_state': ..., 'given': ...}`: JSON values
+        (`pass_rng_state` is the generator's `bit_generator.state` at the start of the current
+        pass, or now before the first one; `None` without shuffling)."""
+        return {
+            "shuffle": self.shuffle,
+            "pass_rng_state": self._pass_rng_state,
+            "given": self._given,
+        }
 
     def set_state(self, state: dict[str, Any]) -> None:
         """Continue from `state`: the batch after it is the one `get_state` would have given next."""
         given = int(state["given"])
-        self._pass, self._pass_rng_state, self._given = None, None, 0
+        if bool(state["shuffle"]) != self.shuffle:
+            raise ValueError(
+                f"fit: the saved batch order is of a fit with shuffle={bool(state['shuffle'])}, "
+                f"this one has shuffle={self.shuffle}."
+            )
+        if self.shuffle:
+            self.rng.bit_generator.state = state["pass_rng_state"]
+        self._pass, self._pass_rng_state, self._given = None, state["pass_rng_state"], 0
         if given == 0:
             return
-        if self.shuffle:
-            if state["pass_rng_state"] is None:
-                raise ValueError(
-                    "fit: the saved batch order has no generator state to draw it again."
-                )
-            self.rng.bit_generator.state = state["pass_rng_state"]
         self._start_pass()
         for _ in range(given):
             if next(self._pass, None) is None:
                 raise ValueError(
                     f"fit: the saved batch order is {given} batches into a pass over the data, "
-                    f"which has fewer: was it saved by a fit with other data or another batch_size?"
+                    "which has fewer: was it saved by a fit with other data or another batch_size?"
                 )
         self._given = given
 
