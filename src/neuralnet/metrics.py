@@ -67,8 +67,12 @@ class Metric:
 
     def load_variables(self, state: dict[str, Any]) -> None:
         """Replace the accumulated state by `state` (same names and shapes as `variables`), e.g.
-        with the sum of `variables` over every process."""
+        with the sum of `variables` over every process. A metric that takes its shapes from the
+        first data (`F1Score`, multi-label `AUC`) and has seen none takes them from `state`."""
         expected = self.variables
+        if not expected and state:
+            self._build_from_variables(state)
+            expected = self.variables
         if set(state) != set(expected):
             raise ValueError(
                 f"Metric {self.name!r} has variables {sorted(expected)}, received {sorted(state)}."
@@ -81,6 +85,9 @@ class Metric:
                     f"received shape {value.shape}."
                 )
             setattr(self, key, value if value.ndim else float(value))
+
+    def _build_from_variables(self, state: dict[str, Any]) -> None:
+        """Create the variables of a metric not built yet with the shapes of `state`'s."""
 
     def get_config(self) -> dict[str, Any]:
         return {"name": self.name, "dtype": self.dtype}
@@ -749,6 +756,11 @@ class AUC(Metric):
             return {}
         return {key: getattr(self, key) for key, _ in self._counts}
 
+    def _build_from_variables(self, state):
+        if np.ndim(state.get("true_positives")) == 2:  # multi_label: (thresholds, labels)
+            self._shape = np.shape(state["true_positives"])
+            self.reset_state()
+
     def get_config(self):
         config = {
             **super().get_config(),
@@ -856,6 +868,11 @@ class FBetaScore(Metric):
         if self._shape is None:
             return {}
         return {key: np.asarray(getattr(self, key)) for key in self._counts}
+
+    def _build_from_variables(self, state):
+        if "true_positives" in state:
+            self._shape = np.shape(state["true_positives"])
+            self.reset_state()
 
     def get_config(self):
         config = {"average": self.average, "beta": self.beta, "threshold": self.threshold}

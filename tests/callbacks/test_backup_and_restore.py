@@ -356,6 +356,36 @@ def test_resume_after_an_exception_matches_an_uninterrupted_fit(tmp_path, save_f
     assert not (tmp_path / "backup").exists()
 
 
+def test_metrics_built_from_the_data_resume_in_the_middle_of_an_epoch(tmp_path):
+    """F1Score and multi-label AUC take their shapes from the first batch; a resumed run's fresh
+    metrics take them from the backup."""
+    from neuralnet import metrics
+
+    def make():
+        model = _model()
+        model.compile(
+            optimizer="adam",
+            loss="categorical_crossentropy",
+            metrics=["accuracy", metrics.F1Score(), metrics.AUC(multi_label=True),
+                     metrics.Precision(thresholds=[0.3, 0.6])],
+        )  # fmt: skip
+        return model
+
+    x, labels = _data()
+    y = np.eye(3)[labels]
+    kwargs = {"epochs": 3, "batch_size": 16, "verbose": 0}
+    reference = make()
+    reference.fit(x, y, **kwargs)
+    with pytest.raises(Interrupted):
+        backup = callbacks.BackupAndRestore(tmp_path, save_freq=3)
+        make().fit(x, y, callbacks=[InterruptAt(11), backup], **kwargs)
+    resumed = make()
+    resumed.fit(x, y, callbacks=[callbacks.BackupAndRestore(tmp_path, save_freq=3)], **kwargs)
+    assert resumed.history.history.keys() == reference.history.history.keys()
+    for key, values in reference.history.history.items():
+        np.testing.assert_array_equal(resumed.history.history[key], values, err_msg=key)
+
+
 def test_the_backup_is_one_safetensors_file_with_the_state_as_json(tmp_path):
     model = _model()
     with pytest.raises(Interrupted):
