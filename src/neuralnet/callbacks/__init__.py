@@ -1,9 +1,9 @@
 """Callbacks: code that runs at fixed points of `fit`, `evaluate` and `predict`, with Keras's hooks.
 
-`fit` itself never prints or records anything: `History` records the epoch logs and `ProgbarLogger`
-draws the progress bar (tqdm), both added by `CallbackList` as in Keras. A callback stops training by
-setting `self.model.stop_training = True`. One module per callback, as in Keras; everything is
-reachable from here (`neuralnet.callbacks.EarlyStopping`).
+`fit` itself never prints or records anything: `History` records the epoch logs and
+`ProgbarLogger` draws the progress bar (tqdm), both added by `CallbackList` as in Keras. A callback
+stops training by setting `self.model.stop_training = True`. One module per callback, as in Keras;
+everything is reachable from here (`neuralnet.callbacks.EarlyStopping`).
 """
 
 from neuralnet.callbacks.backup_and_restore import BackupAndRestore

@@ -66,7 +66,8 @@ class ModelCheckpoint(MonitorCallback):
         self._current_epoch = 0
         if save_freq != "epoch" and (not isinstance(save_freq, int) or isinstance(save_freq, bool)):
             raise ValueError(
-                f"Unrecognized save_freq: {save_freq}. Expected save_freq are 'epoch' or integer values"
+                f"Unrecognized save_freq: {save_freq}. "
+                "Expected save_freq are 'epoch' or integer values"
             )
         if save_freq != "epoch" and save_freq < 1:
             raise ValueError(

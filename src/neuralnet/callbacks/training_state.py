@@ -16,8 +16,8 @@ the weights, optimizer state and History of a run that was never interrupted, bi
 - `extra`: what the writer adds (`BackupAndRestore`'s batch counters).
 
 One backup is one `.safetensors` file, written atomically. Its tensors are the state's arrays,
-named by where they sit in it (`weights/dense/kernel`, `callbacks/1/best_weights/0`); its string
-metadata holds `format`, `version`, `state` (the JSON of the rest, where an array is
+named by where they sit in it (`weights/dense/kernel`, `callbacks/1/state/best_weights/0`); its
+string metadata holds `format`, `version`, `state` (the JSON of the rest, where an array is
 `{"__array__": name}`, and a NumPy scalar adds `"scalar": true`) and `sha256`, a checksum of the
 JSON and of every tensor, so that a damaged file is refused rather than resumed from. Nothing is
 pickled.
@@ -41,13 +41,14 @@ _ARRAY = "__array__"
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 
 
-# -- what the state is --------------------------------------------------------------------------------
+# -- what the state is -----------------------------------------------------------------------------
 
 
 def capture(
     model: Any, fit_state: Any, extra: dict[str, Any], exclude: Any = None
 ) -> dict[str, Any]:
-    """The state of `model`'s running `fit` (see the module's docstring), with arrays copied.
+    """The state of `model`'s running `fit` (see the module's docstring). Some of its arrays are
+    the live ones (the weights, the metrics' counts): `write` it before training goes on.
 
     Args:
         model: The model being trained.
@@ -60,10 +61,16 @@ def capture(
     from neuralnet.layers.layer import walk_layers
 
     optimizer = model.optimizer
-    state = {
+    entries = model.weight_entries()
+    weights = {entry.path: entry.array for entry in entries}
+    if len(weights) != len(entries):
+        raise ValueError(
+            f"Model {model.name!r} has two weights with the same path; it cannot be backed up."
+        )
+    return {
         "fit": _fit_signature(fit_state),
         "loop": fit_state.get_state(),
-        "weights": {entry.path: entry.array.copy() for entry in model.weight_entries()},
+        "weights": weights,
         "optimizer": {
             "variables": optimizer.variables,
             "learning_rate": None if optimizer.schedule is not None else optimizer.learning_rate,
@@ -88,11 +95,6 @@ def capture(
         ],
         "extra": extra,
     }
-    if len(state["weights"]) != len(model.weight_entries()):
-        raise ValueError(
-            f"Model {model.name!r} has two weights with the same path; it cannot be backed up."
-        )
-    return state
 
 
 def restore(
@@ -122,7 +124,8 @@ def restore(
     names, saved_names = [layer.name for layer in layers], [entry["name"] for entry in saved_layers]
     if names != saved_names:
         raise ValueError(
-            f"{where}: the backup is of a model with the layers {saved_names}, this one has {names}."
+            f"{where}: the backup is of a model with the layers {saved_names}, this one has "
+            f"{names}."
         )
     metrics = [metric.name for metric in model.trainer.metrics]
     saved_metrics = [entry["name"] for entry in state["loop"]["metrics"]]
@@ -211,8 +214,8 @@ def _check_weights(entries: list[Any], weights: dict[str, np.ndarray], where: st
         saved = weights[entry.path]
         if saved.shape != entry.array.shape or saved.dtype != entry.array.dtype:
             raise ValueError(
-                f"{where}: weight {entry.path!r} is {saved.dtype}{list(saved.shape)} in the backup, "
-                f"{entry.array.dtype}{list(entry.array.shape)} in the model."
+                f"{where}: weight {entry.path!r} is {saved.dtype}{list(saved.shape)} in the "
+                f"backup, {entry.array.dtype}{list(entry.array.shape)} in the model."
             )
 
 
@@ -254,7 +257,7 @@ def _python_random_state_back(state: dict[str, Any]) -> tuple:
     return (int(state["version"]), internal, state["gauss_next"])
 
 
-# -- the file ----------------------------------------------------------------------------------------
+# -- the file --------------------------------------------------------------------------------------
 
 
 def write(path: str, state: dict[str, Any]) -> None:
@@ -287,8 +290,8 @@ def read(path: str) -> dict[str, Any]:
 
     def damaged(reason: str) -> ValueError:
         return ValueError(
-            f"BackupAndRestore: the backup {path} cannot be resumed from: {reason}. Training was not "
-            "restarted from the beginning; delete the file to do that."
+            f"BackupAndRestore: the backup {path} cannot be resumed from: {reason}. Training was "
+            "not restarted from the beginning; delete the file to do that."
         )
 
     try:

@@ -354,7 +354,7 @@ class Trainer:
         try:
             callback_list.on_train_begin()  # BackupAndRestore may resume: state.set_state(...)
             state.started = True
-            # A diverging run overflows; that is reported once, below, not as NumPy warnings per batch.
+            # A diverging run overflows: reported once, below, not as NumPy warnings per batch.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 logs = self._fit_epochs(xs, ys, sws, val_arrays, steps, epochs, batch_size,
                                         validation_batch_size, validation_steps, validation_freq,
@@ -542,7 +542,7 @@ class BatchStream:
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
-        """Continue from `state`: the batch after it is the one `get_state` would have given next."""
+        """Continue from `state`: the next batch is the one that followed when it was taken."""
         given = int(state["given"])
         if bool(state["shuffle"]) != self.shuffle:
             raise ValueError(
@@ -619,7 +619,8 @@ class FitState:
         """
         if self.started:
             raise RuntimeError(
-                "fit: the training state can only be restored in on_train_begin, before the first epoch."
+                "fit: the training state can only be restored in on_train_begin, before the "
+                "first epoch."
             )
         trainer = self._trainer
         metrics = trainer.metrics
