@@ -554,6 +554,7 @@ def test_the_progress_bar_of_an_epoch_resumed_in_its_middle(tmp_path, capsys):
          "Invalid value for argument `save_freq`. Received: save_freq=batch. Expected either 'epoch' or an integer value."),
         ({"backup_dir": "b", "save_freq": 0}, ValueError, "positive number of batches, received save_freq=0"),
         ({"backup_dir": "b", "save_freq": False}, ValueError, "save_freq=False"),
+        ({"backup_dir": "b", "double_checkpoint": True}, NotImplementedError, "`double_checkpoint` is not supported"),
     ],
 )  # fmt: skip
 def test_bad_arguments(kwargs, error, message):

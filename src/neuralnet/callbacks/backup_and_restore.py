@@ -43,6 +43,9 @@ class BackupAndRestore(Callback):
         backup_dir: The folder of the backup; use it for nothing else.
         save_freq: `'epoch'` to save at the end of each epoch, or a positive integer to save
             every that many batches (a resumed run then starts in the middle of an epoch).
+        double_checkpoint: Keras's fallback to the previous backup when the last one cannot be
+            read; not supported (`NotImplementedError`): a backup is replaced atomically, so a
+            write that is killed leaves the previous one whole.
         delete_checkpoint: Delete the backup when `fit` ends without an error. Keras deletes the
             whole `backup_dir`; here only the backup (and the folder when it is then empty).
 
@@ -53,10 +56,15 @@ class BackupAndRestore(Callback):
     runs_last = True  # it saves the others' state after each hook and restores it after theirs
 
     def __init__(self, backup_dir: str | os.PathLike, save_freq: str | int = "epoch",
-                 delete_checkpoint: bool = True) -> None:  # fmt: skip
+                 double_checkpoint: bool = False, delete_checkpoint: bool = True) -> None:  # fmt: skip
         super().__init__()
         if not backup_dir:
             raise ValueError("Empty `backup_dir` argument passed")
+        if double_checkpoint:
+            raise NotImplementedError(
+                "BackupAndRestore: `double_checkpoint` is not supported: the backup is replaced "
+                "atomically, so a write that is killed leaves the previous backup whole."
+            )
         if save_freq is False:
             raise ValueError(
                 "BackupAndRestore: save_freq=False (saving only before a preemption) is not "
