@@ -55,8 +55,13 @@ class BackupAndRestore(Callback):
 
     runs_last = True  # it saves the others' state after each hook and restores it after theirs
 
-    def __init__(self, backup_dir: str | os.PathLike, save_freq: str | int = "epoch",
-                 double_checkpoint: bool = False, delete_checkpoint: bool = True) -> None:  # fmt: skip
+    def __init__(
+        self,
+        backup_dir: str | os.PathLike,
+        save_freq: str | int = "epoch",
+        double_checkpoint: bool = False,
+        delete_checkpoint: bool = True,
+    ) -> None:
         super().__init__()
         if not backup_dir:
             raise ValueError("Empty `backup_dir` argument passed")
