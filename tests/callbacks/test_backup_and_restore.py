@@ -22,6 +22,8 @@ from neuralnet.callbacks.callback_list import CallbackList
 # 250 samples, validation_split=0.2: 200 training samples in batches of 16, so 13 steps per epoch.
 STEPS_PER_EPOCH = 13
 
+needs_sigkill = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="SIGKILL is POSIX's")
+
 SCRIPT = r'''
 """Train with BackupAndRestore. argv: output folder, scenario, save_freq, kill.
 
@@ -179,6 +181,7 @@ def _outputs(out, scenario):
     return {name: (out / name).read_bytes() for name in names}
 
 
+@needs_sigkill
 @pytest.mark.parametrize(
     ("scenario", "save_freq", "kills"),
     [
@@ -215,6 +218,7 @@ def test_a_killed_fit_started_again_ends_bit_identical(
     assert not (interrupted / "backup").exists()  # deleted at the end (delete_checkpoint=True)
 
 
+@needs_sigkill
 def test_a_fit_killed_at_random_moments_ends_bit_identical(tmp_path, script):
     reference = tmp_path / "reference"
     assert _run(script, reference, "plateau", 3) == 0
