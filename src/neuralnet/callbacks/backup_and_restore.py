@@ -40,7 +40,8 @@ class BackupAndRestore(Callback):
     those of the interrupted run (`epochs` may grow).
 
     Args:
-        backup_dir: The folder of the backup; use it for nothing else.
+        backup_dir: The folder of the backup; use it for nothing else (and one folder for each
+            `fit` of a script that calls `fit` more than once).
         save_freq: `'epoch'` to save at the end of each epoch, or a positive integer to save
             every that many batches (a resumed run then starts in the middle of an epoch).
         double_checkpoint: Keras's fallback to the previous backup when the last one cannot be
