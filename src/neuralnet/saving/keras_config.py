@@ -165,12 +165,9 @@ def keras_entry(obj: Any, family: str, config: dict[str, Any]) -> dict[str, Any]
                     "config": config, "registered_name": "Functional"}  # fmt: skip
         return {"module": KERAS_MODULES[family], "class_name": cls.__name__, "config": config,
                 "registered_name": None}  # fmt: skip
-    registered = _registry(family).name_of(cls)
-    if registered is None:
-        raise ValueError(
-            f"{cls.__name__} is not registered, so a file that uses it could not be loaded: "
-            "decorate the class with @neuralnet.utils.register_keras_serializable()."
-        )
+    # A class of the user's: its registered name ('package>Name'), or, unregistered, its own name,
+    # as Keras writes it; loading then needs the class registered or in `custom_objects`.
+    registered = _registry(family).name_of(cls) or cls.__name__
     return {"module": cls.__module__, "class_name": cls.__name__, "config": config,
             "registered_name": registered}  # fmt: skip
 
@@ -362,12 +359,17 @@ def _compile_value_to_keras(value: Any, family: str) -> Any:
         raise TypeError(f"compile received the class {value.__name__}; pass an instance to save.")
     if callable(value) and not hasattr(value, "get_config"):
         name = _registry(family).name_of(value)
-        if name is None:
+        if name is not None:
+            return name
+        function = getattr(value, "__name__", None)
+        if not isinstance(function, str) or not function.isidentifier():
             raise ValueError(
-                f"The {family} {value!r} is a plain function that is not registered, so the "
-                "model's compile settings cannot be saved. Use a registered name or class."
+                f"The {family} {value!r} has no name (a lambda?), so the model's compile settings "
+                "cannot be saved: use a named function, a registered name or a class."
             )
-        return name
+        # Keras's form of a plain function; loading needs it in `custom_objects` (or registered).
+        return {"module": getattr(value, "__module__", None), "class_name": "function",
+                "config": function, "registered_name": function}  # fmt: skip
     return object_to_keras(value, family)
 
 
@@ -417,7 +419,10 @@ def resolve_class(entry: dict[str, Any], family: str, ctx: Context) -> Any:
         if class_name in registry:
             return registry.lookup(class_name)
     elif class_name in registry:
-        return registry.lookup(class_name)
+        found = registry.lookup(class_name)
+        # A user's class (another module) that has the name of one of neuralnet's own is not it.
+        if not (getattr(found, "__module__", None) or "").startswith("neuralnet."):
+            return found
     shown = registered or class_name
     hint = (
         f" The file says it is a Keras {family} that neuralnet does not have; see "
@@ -509,6 +514,9 @@ def _config_from_keras(cls: type, config: dict[str, Any], family: str, ctx: Cont
             del out["dtype"]
     for key, value in list(out.items()):
         nested_family = _family_of_key(key)
+        if isinstance(value, str) and nested_family is not None and value in ctx.custom_objects:
+            out[key] = object_from_keras(value, nested_family, ctx, f"{what}.{key}")
+            continue
         if isinstance(value, dict) and "class_name" in value:
             module = value.get("module") or ""
             nested_family = _FAMILY_OF_MODULE.get(module, nested_family)
@@ -525,18 +533,27 @@ def object_from_keras(entry: Any, family: str, ctx: Context, what: str) -> Any:
     """An optimizer, loss, metric, schedule, initializer, regularizer or activation from Keras's
     form (a name, or `{"module", "class_name", "config", ...}`)."""
     if isinstance(entry, str):
+        custom = ctx.custom_objects.get(entry)
+        if custom is not None:  # a name the user's `custom_objects` gives: its class or function
+            return custom() if isinstance(custom, type) else custom
         return entry  # a name: the family's `get` resolves it
-    class_name, config = _check_entry(entry, ctx, family)
-    if class_name == "function":
+    if isinstance(entry, dict) and entry.get("class_name") == "function":
         # Keras writes a function (`keras.losses.mean_squared_error`) with its name as config.
         name = entry.get("config")
-        if not isinstance(name, str):
+        if not isinstance(name, str) or not name:
             raise ctx.error(f"the function {family} of {what} needs its name as 'config'.")
-        if name in ctx.custom_objects:
-            return ctx.custom_objects[name]
+        registered = entry.get("registered_name")
+        for key in (registered, name):  # Keras writes registered_name "function" for its own
+            if isinstance(key, str) and key != "function" and key in ctx.custom_objects:
+                return ctx.custom_objects[key]
         if name not in _registry(family):
-            raise ctx.error(f"unknown {family} function {name!r} in {what}.")
+            raise ctx.error(
+                f"unknown {family} function {name!r} in {what}: neuralnet never imports the "
+                f"module a file names; pass custom_objects={{{name!r}: your_function}} to "
+                f"load_model, or register it in neuralnet's {family} registry."
+            )
         return name
+    class_name, config = _check_entry(entry, ctx, family)
     cls = resolve_class(entry, family, ctx)
     arguments = _config_from_keras(cls, config, family, ctx, f"{what} ({class_name})")
     if family == "activation" and not isinstance(cls, type):
@@ -586,9 +603,11 @@ def model_from_keras(entry: Any, ctx: Context, compile: bool = True) -> Any:
     name = config.get("name")
     ctx.path.append(f"{class_name} {name!r}" if isinstance(name, str) else class_name)
     try:
-        if issubclass(cls, Sequential) and "from_config" not in vars(cls):
+        # Sequential and Functional (and subclasses keeping their from_config) are read here, with
+        # this context (`custom_objects`); a model class with its own from_config is called.
+        if issubclass(cls, Sequential) and _from_config_of(cls, Sequential):
             model = _sequential_from_keras(cls, config, ctx)
-        elif issubclass(cls, Functional) and "from_config" not in vars(cls):
+        elif issubclass(cls, Functional) and _from_config_of(cls, Functional):
             model = _functional_from_keras(config, ctx)
         else:
             model = _subclassed_from_keras(cls, config, entry.get("build_config"), ctx)
@@ -597,6 +616,11 @@ def model_from_keras(entry: Any, ctx: Context, compile: bool = True) -> Any:
         return model
     finally:
         ctx.path.pop()
+
+
+def _from_config_of(cls: type, base: type) -> bool:
+    """Whether `cls.from_config` is `base`'s own (not overridden by a subclass)."""
+    return getattr(cls.from_config, "__func__", None) is getattr(base.from_config, "__func__", None)
 
 
 def _sequential_from_keras(cls: type, config: dict[str, Any], ctx: Context) -> Any:
@@ -637,7 +661,8 @@ def _functional_from_keras(config: dict[str, Any], ctx: Context) -> Any:
     for entry in entries:
         if not isinstance(entry, dict):
             raise ctx.error(f"each entry of 'layers' must be an object, found {_describe(entry)}.")
-        name = entry.get("name", (entry.get("config") or {}).get("name"))
+        inner = entry.get("config")
+        name = entry.get("name", inner.get("name") if isinstance(inner, dict) else None)
         if not isinstance(name, str) or not name:
             raise ctx.error("each layer of a functional model needs a 'name' string.")
         if name in layers:
@@ -754,7 +779,8 @@ def _node_call(node: Any, produced: dict, layers: dict, ctx: Context,
     def tensor(value: Any) -> Any:
         nonlocal missing
         if isinstance(value, dict) and value.get("class_name") == "__keras_tensor__":
-            history = (value.get("config") or {}).get("keras_history")
+            inner = value.get("config")
+            history = inner.get("keras_history") if isinstance(inner, dict) else None
             if not _is_history(history):
                 raise ctx.error(f"{where}: a tensor without a valid 'keras_history'.")
             if history[0] not in layers:
@@ -954,11 +980,14 @@ def deserialize_keras_object(config: Any, custom_objects: dict[str, Any] | None 
         family = "callback"
     if family is None:
         key = config.get("registered_name") or class_name
-        family = next(
-            (f for f in (*KERAS_MODULES, "callback") if key in ctx.custom_objects
-             or key in _registry(f)),
-            None,
-        )  # fmt: skip
+        custom = ctx.custom_objects.get(key, ctx.custom_objects.get(class_name))
+        if isinstance(custom, type):  # the family of the user's class, not the first one tried
+            try:
+                family = _family_of_object(custom)
+            except TypeError:
+                family = None
+        if family is None:
+            family = next((f for f in KERAS_MODULES if key in _registry(f)), None)
         if family is None:
             raise ctx.error(
                 f"unknown class {key!r}: register it with "
