@@ -8,6 +8,7 @@ order; a subclassed model is rebuilt from its config.
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from neuralnet.layers.input_layer import Input, InputLayer
@@ -18,7 +19,20 @@ from neuralnet.models.sequential import Sequential
 
 
 def _default_clone(layer: Layer) -> Layer:
-    return type(layer).from_config(layer.get_config())
+    config = layer.get_config()
+    if "dtype" not in config and layer.built and _takes_dtype(type(layer)):
+        # A layer built without its own dtype took floatx() as it was then; Keras's config always
+        # says the dtype, so the clone has the same float type whatever floatx() is now.
+        config["dtype"] = layer.dtype
+    return type(layer).from_config(config)
+
+
+def _takes_dtype(cls: type) -> bool:
+    try:
+        parameters = inspect.signature(cls.__init__).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    return any(p.name == "dtype" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
 
 
 def clone_model(model: Model, input_tensors: Any = None, clone_function: Any = None,
