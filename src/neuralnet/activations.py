@@ -608,10 +608,11 @@ def serialize(activation: Activation) -> str | dict[str, Any]:
     """A name for an activation with its default options, else `{'class_name', 'config'}`."""
     name = ACTIVATIONS.name_of(activation)
     if name is None:
-        raise ValueError(
-            f"Activation {activation!r} is not registered; register it with "
-            "@neuralnet.activations.ACTIVATIONS.register('name') to save models that use it."
-        )
+        # An unregistered class of yours: by its own name and module (loading needs
+        # `custom_objects`, as in Keras).
+        cls = type(activation)
+        return {"class_name": cls.__name__, "config": activation.get_config(),
+                "module": cls.__module__}  # fmt: skip
     config = activation.get_config()
     if config == type(activation)().get_config():
         return name

@@ -349,10 +349,13 @@ def get(identifier: Any) -> Initializer:
 
 
 def serialize(initializer: Initializer) -> dict[str, Any]:
-    """`{'class_name': name, 'config': {...}}`."""
+    """`{'class_name': name, 'config': {...}}`; an unregistered class of yours is written by its
+    own name and module (loading it then needs `custom_objects`, as in Keras)."""
     name = INITIALIZERS.name_of(initializer)
     if name is None:
-        raise ValueError(f"Initializer {initializer!r} is not registered, so it cannot be saved.")
+        cls = type(initializer)  # (a wrapped function says in get_config why it cannot be saved)
+        return {"class_name": cls.__name__, "config": initializer.get_config(),
+                "module": cls.__module__}  # fmt: skip
     return {"class_name": name, "config": initializer.get_config()}
 
 

@@ -128,7 +128,11 @@ def serialize(regularizer: Regularizer | None) -> dict[str, Any] | None:
         return None
     name = REGULARIZERS.name_of(regularizer)
     if name is None:
-        raise ValueError(f"Regularizer {regularizer!r} is not registered, so it cannot be saved.")
+        # An unregistered class of yours: by its own name and module (loading needs
+        # `custom_objects`, as in Keras).
+        cls = type(regularizer)
+        return {"class_name": cls.__name__, "config": regularizer.get_config(),
+                "module": cls.__module__}  # fmt: skip
     return {"class_name": name, "config": regularizer.get_config()}
 
 

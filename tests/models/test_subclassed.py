@@ -115,7 +115,7 @@ def test_call_branches_on_training_through_two_traces():
 def test_get_config_round_trips_the_constructor_arguments():
     model = TwoLayers(units=5, name="mine")
     config = model.get_config()
-    assert config == {"units": 5, "name": "mine", "trainable": True}
+    assert config == {"units": 5, "name": "mine", "trainable": True, "dtype": "float32"}
     clone = TwoLayers.from_config(config)
     clone.build((None, 4))
     assert clone.units == 5 and clone.weights[0].shape == (4, 5)

@@ -391,15 +391,6 @@ def test_registered_classes_load_by_name_too():
     assert isinstance(regularizers.get("RegRegularizer"), RegRegularizer)
 
 
-NESTED_UNREGISTERED = pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="initializers/regularizers/activations.serialize (used by Dense.get_config) refuse a "
-    "class that is not registered, so a model using one cannot be saved at all",
-)
-
-
-@NESTED_UNREGISTERED
 def test_unregistered_classes_load_with_custom_objects(tmp_path):
     path = _check_everything_round_trip(tmp_path, PLAIN_ARGS, PLAIN_OBJECTS)
     config = _config_json(path)
@@ -408,7 +399,6 @@ def test_unregistered_classes_load_with_custom_objects(tmp_path):
     assert entry["registered_name"] == "PlainScale"
 
 
-@NESTED_UNREGISTERED
 @pytest.mark.parametrize(
     "argument",
     [{"activation": PlainActivation(0.5)}, {"kernel_initializer": PlainInitializer(0.2)},

@@ -200,9 +200,9 @@ class Layer:
 
         A user's subclass that does not write `get_config` gets the arguments its `__init__` was
         called with, when they are plain values (numbers, strings, lists and dicts of them)."""
-        config: dict[str, Any] = {"name": self.name, "trainable": self.trainable}
-        if self._dtype is not None:
-            config["dtype"] = self._dtype
+        # The dtype always, as Keras: a layer built under float64 is rebuilt in float64.
+        config: dict[str, Any] = {"name": self.name, "trainable": self.trainable,
+                                  "dtype": self.dtype}  # fmt: skip
         if self.seed is not None:
             config["seed"] = self.seed
         if self._batch_input_shape is not None and not self._inbound_nodes:

@@ -191,8 +191,13 @@ def _config_to_keras(config: dict[str, Any]) -> dict[str, Any]:
     for key, value in config.items():
         family = _family_of_key(key)
         if family is not None and isinstance(value, dict) and "class_name" in value:
-            cls = _registry(family).lookup(value["class_name"])
-            value = keras_entry(cls, family, _config_to_keras(value.get("config", {})))
+            inner = _config_to_keras(value.get("config", {}))
+            if "module" in value:  # an unregistered class of the user's (see its serialize)
+                value = {"module": value["module"], "class_name": value["class_name"],
+                         "config": inner, "registered_name": value["class_name"]}  # fmt: skip
+            else:
+                cls = _registry(family).lookup(value["class_name"])
+                value = keras_entry(cls, family, inner)
         out[key] = value
     return out
 
@@ -518,7 +523,9 @@ def _config_from_keras(cls: type, config: dict[str, Any], family: str, ctx: Cont
             out[key] = object_from_keras(value, nested_family, ctx, f"{what}.{key}")
             continue
         if isinstance(value, dict) and "class_name" in value:
-            module = value.get("module") or ""
+            module = value.get("module")
+            if not isinstance(module, str):
+                module = ""  # a wrong type is reported by _check_entry when the object is made
             nested_family = _FAMILY_OF_MODULE.get(module, nested_family)
             if module == "keras.constraints" or key.endswith("_constraint"):
                 continue  # reported by _drop_inert_options
