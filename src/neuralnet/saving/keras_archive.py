@@ -2,8 +2,11 @@
 
 Reading checks the archive before anything in it is used: exactly those three members, each within
 a size limit, stored or deflated (no other compression), no compression ratio beyond what deflate can
-produce from real data, and the bytes actually read (with their CRC) matching what the header says.
-JSON is parsed without NaN or infinities, with a nesting limit, and its top level is checked.
+produce from real data (and, for a member over 16 MiB, beyond 100:1, so that a small file cannot
+make the loader allocate much more than its own size), and the bytes actually read (with their CRC)
+matching what the header says. JSON is parsed without NaN or infinities, with a nesting limit and
+at most a million objects and lists, and its top level is checked. `config.json` may hold 8 MiB
+(about 10,000 layers; parsing JSON can take 15-25 times its size in memory).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import datetime
 import json
 import zipfile
+import zlib
 from typing import Any
 
 from neuralnet.saving.errors import ModelFileError
@@ -23,9 +27,12 @@ MEMBERS = (METADATA, CONFIG, WEIGHTS)
 # The Keras release whose file layout neuralnet writes (and reads; older Keras 3 files are alike).
 KERAS_FORMAT_VERSION = "3.15.1"
 
-_LIMITS = {METADATA: 1 << 20, CONFIG: 256 << 20, WEIGHTS: 64 << 30}
+_LIMITS = {METADATA: 1 << 20, CONFIG: 8 << 20, WEIGHTS: 64 << 30}
 _MAX_RATIO = 1100  # deflate cannot compress real data by more than ~1032:1
+_LARGE = 16 << 20  # a member larger than this (the weights) may expand at most _MAX_LARGE_RATIO
+_MAX_LARGE_RATIO = 100  # weights compress ~1.1:1 (10:1 or so when nearly all zeros)
 _MAX_DEPTH = 200
+_MAX_CONTAINERS = 1_000_000  # objects and lists in one JSON document
 
 
 def write_archive(path: str, config: dict[str, Any], weights: bytes) -> None:
@@ -49,7 +56,10 @@ def read_archive(path: str) -> dict[str, bytes]:
     where = path
     try:
         archive = zipfile.ZipFile(path, "r")
-    except zipfile.BadZipFile as error:
+    except (FileNotFoundError, PermissionError, IsADirectoryError):
+        raise
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError) as error:
+        # (a directory that points before the start of the file is an OSError: invalid argument)
         raise ModelFileError(f"not a .keras file (not a valid zip archive: {error}).",
                              where) from None  # fmt: skip
     with archive:
@@ -77,20 +87,26 @@ def read_archive(path: str) -> dict[str, bytes]:
                     "only).",
                     member_where,
                 )
-            if info.flag_bits & 0x1:
+            if info.flag_bits & 0x41:  # encrypted, or strongly encrypted
                 raise ModelFileError("the member is encrypted.", member_where)
             limit = _LIMITS[info.filename]
             if info.file_size > limit:
                 raise ModelFileError(f"the member claims {info.file_size} bytes, over the "
                                      f"limit of {limit}.", member_where)  # fmt: skip
-            if info.file_size > max(info.compress_size, 1) * _MAX_RATIO:
+            ratio = _MAX_LARGE_RATIO if info.file_size > _LARGE else _MAX_RATIO
+            if info.file_size > max(info.compress_size, 1) * ratio:
                 raise ModelFileError(
                     f"the member would expand {info.file_size / max(info.compress_size, 1):.0f} "
-                    "times, more than real data compresses (a zip bomb?).",
+                    f"times to {info.file_size} bytes, more than real data compresses (a zip "
+                    "bomb?).",
                     member_where,
                 )
-            with archive.open(info) as handle:
-                data = handle.read(info.file_size + 1)
+            try:
+                with archive.open(info) as handle:
+                    data = handle.read(info.file_size + 1)
+            except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError,
+                    OSError) as error:  # fmt: skip
+                raise ModelFileError(f"the member is corrupted ({error}).", member_where) from None
             if len(data) != info.file_size:
                 raise ModelFileError(
                     f"the member holds {len(data)} bytes, its header says {info.file_size}.",
@@ -105,6 +121,13 @@ def parse_json(data: bytes, where: str) -> Any:
 
     def reject(constant: str) -> Any:
         raise ModelFileError(f"{constant} is not allowed in a model file.", where)
+
+    if data.count(b"{") + data.count(b"[") > _MAX_CONTAINERS:
+        raise ModelFileError(
+            f"the JSON holds more than {_MAX_CONTAINERS} objects and lists, more than any model "
+            "needs.",
+            where,
+        )
 
     try:
         text = data.decode("utf-8")
@@ -122,15 +145,17 @@ def parse_json(data: bytes, where: str) -> Any:
 
 
 def _check_depth(value: Any, where: str) -> None:
-    pending = [(value, 0)]
-    while pending:
-        current, depth = pending.pop()
-        if depth > _MAX_DEPTH:
-            raise ModelFileError(f"the JSON is nested deeper than {_MAX_DEPTH} levels.", where)
-        if isinstance(current, dict):
-            pending.extend((v, depth + 1) for v in current.values())
-        elif isinstance(current, list):
-            pending.extend((v, depth + 1) for v in current)
+    # Depth first with one iterator per level, so that checking takes memory for the depth only.
+    stack = [iter((value,))]
+    while stack:
+        for item in stack[-1]:
+            if len(stack) - 1 > _MAX_DEPTH:
+                raise ModelFileError(f"the JSON is nested deeper than {_MAX_DEPTH} levels.", where)
+            if isinstance(item, (dict, list)):
+                stack.append(iter(item.values() if isinstance(item, dict) else item))
+                break
+        else:
+            stack.pop()
 
 
 def check_metadata(metadata: Any, where: str) -> None:

@@ -82,6 +82,9 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict[str, Any] | Non
         )
         config_where = f"{path} > config.json"
         config = keras_archive.parse_json(members[keras_archive.CONFIG], config_where)
+        if not isinstance(config, dict):
+            raise ModelFileError(f"config.json must hold a JSON object (the model), not a "
+                                 f"{type(config).__name__}.", config_where)  # fmt: skip
         weights_where = f"{path} > model.weights.h5"
         stored = weights_files.open_h5(
             members[keras_archive.WEIGHTS], weights_where, len(members[keras_archive.WEIGHTS])
@@ -156,7 +159,24 @@ def load_weights(model: Any, filepath: str | os.PathLike, skip_mismatch: bool = 
             groups.append(_built_optimizer_group(model))
         else:
             headers.pop("optimizer/vars", None)
-        _assign(groups, stored, headers, stored.where, model)
+        # Every array is checked before any is copied, but the optimizer checks some values (the
+        # learning rate) only as they are set: whatever was copied before such an error goes back.
+        backup = [(a, a.copy()) for g in groups if g.path != "optimizer/vars" for a in g.arrays]
+        optimizer = model.optimizer if any(g.path == "optimizer/vars" for g in groups) else None
+        if optimizer is not None:
+            optimizer_state = optimizer.variables
+            rate = optimizer.schedule if optimizer.schedule is not None else optimizer.learning_rate
+        try:
+            _assign(groups, stored, headers, stored.where, model)
+        except BaseException:
+            for array, saved in backup:
+                np.copyto(array, saved)
+            if optimizer is not None:
+                if optimizer.built:
+                    optimizer.load_variables(optimizer_state)
+                optimizer.iterations = int(optimizer_state["iterations"])
+                optimizer.learning_rate = rate
+            raise
 
 
 # -- shared steps -----------------------------------------------------------------------------------------

@@ -109,12 +109,16 @@ def open_h5(source: Any, where: str, size_limit: int) -> StoredArrays:
     if isinstance(source, (bytes, bytearray)):
         if not bytes(source[:8]) == b"\x89HDF\r\n\x1a\n":
             raise ModelFileError("the weights are not an HDF5 file (wrong signature).", where)
-        handle = h5py.File(io.BytesIO(source), "r")
+        opened: Any = io.BytesIO(source)
     else:
         with open(source, "rb") as probe:
             if probe.read(8) != b"\x89HDF\r\n\x1a\n":
                 raise ModelFileError("not an HDF5 file (wrong signature).", where)
-        handle = h5py.File(source, "r")
+        opened = source
+    try:
+        handle = h5py.File(opened, "r")
+    except (OSError, RuntimeError, ValueError, KeyError, OverflowError) as error:
+        raise ModelFileError(f"not a readable HDF5 file ({error}).", where) from None
     found: dict[str, dict[int, tuple]] = {}
     datasets: dict[tuple[str, int], Any] = {}
     total = 0
@@ -132,6 +136,8 @@ def open_h5(source: Any, where: str, size_limit: int) -> StoredArrays:
         if not isinstance(obj, h5py.Dataset):
             raise ModelFileError(f"unexpected HDF5 object {name!r}.", where)
         path, index = _split_key(name, where)
+        if obj.shape is None:
+            raise ModelFileError(f"array {name!r} has no shape (an empty HDF5 dataspace).", where)
         if obj.is_virtual or obj.external or obj.id.get_create_plist().get_nfilters():
             raise ModelFileError(
                 f"array {name!r} uses compression, filters or external storage, which weights "
@@ -147,11 +153,22 @@ def open_h5(source: Any, where: str, size_limit: int) -> StoredArrays:
         found.setdefault(path, {})[index] = (tuple(int(s) for s in obj.shape), obj.dtype)
         datasets[(path, index)] = obj
 
-    handle.visititems(visit)
+    try:
+        handle.visititems(visit)
+    except ModelFileError:
+        handle.close()
+        raise
+    except (OSError, RuntimeError, ValueError, TypeError, KeyError, OverflowError) as error:
+        handle.close()
+        raise ModelFileError(f"the HDF5 file is damaged ({error}).", where) from None
     headers = _ordered(found, where)
 
     def reader(path: str, index: int) -> np.ndarray:
-        return datasets[(path, index)][()]
+        try:
+            return datasets[(path, index)][()]
+        except (OSError, RuntimeError, ValueError, TypeError, OverflowError) as error:
+            raise ModelFileError(f"array '{path}/{index}' cannot be read ({error}).",
+                                 where) from None  # fmt: skip
 
     stored = StoredArrays(headers, total, reader, where)
     stored.handle = handle
