@@ -77,12 +77,14 @@ def capture(
         },
         "random": {
             "seed_source": backend.seed_source_state(),
-            # `layer._rng`, not `layer.rng`: reading the property would make a generator (and
-            # draw a seed from the global source) for a layer that has not needed one yet.
+            # `existing_rng`, not `rng`: reading `rng` would make a generator (and draw a seed
+            # from the global source) for a layer that has not needed one yet.
             "layers": [
                 {
                     "name": layer.name,
-                    "state": None if layer._rng is None else _generator_state(layer._rng),
+                    "state": (
+                        None if layer.existing_rng is None else _generator_state(layer.existing_rng)
+                    ),
                 }
                 for layer in walk_layers(model)
             ],
@@ -283,13 +285,15 @@ def read(path: str) -> dict[str, Any]:
     """The state in the backup `path`.
 
     Raises:
-        ValueError: When the file is not a complete, intact backup (truncated, corrupted, or
-            another kind of file); the message names the file and says what is wrong.
+        ModelFileError: (a ValueError) When the file is not a complete, intact backup (truncated,
+            corrupted, or another kind of file); the message names the file and what is wrong.
     """
     from safetensors import SafetensorError, safe_open
 
-    def damaged(reason: str) -> ValueError:
-        return ValueError(
+    from neuralnet.saving.errors import ModelFileError
+
+    def damaged(reason: str) -> ModelFileError:
+        return ModelFileError(
             f"BackupAndRestore: the backup {path} cannot be resumed from: {reason}. Training was "
             "not restarted from the beginning; delete the file to do that."
         )
@@ -389,12 +393,6 @@ def remove_leftovers(path: str) -> None:
 
 
 def _leftovers(path: str) -> list[str]:
-    # `atomic_open` writes to `.<name>.<random>.tmp` beside the target and renames it when done.
-    folder, base = os.path.split(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        return []
-    return [
-        os.path.join(folder, name)
-        for name in os.listdir(folder)
-        if name.startswith(f".{base}.") and name.endswith(".tmp")
-    ]
+    from neuralnet.saving.atomic import leftover_temporaries
+
+    return leftover_temporaries(path)

@@ -252,6 +252,12 @@ class Layer:
             self._rng = backend.make_rng(self.seed)
         return self._rng
 
+    @property
+    def existing_rng(self) -> np.random.Generator | None:
+        """`rng` if it was made already, else None: reading `rng` would make one (drawing a seed
+        from the global source), which a backup of the random state must not do."""
+        return self._rng
+
     @rng.setter
     def rng(self, value: np.random.Generator) -> None:
         self._rng = value

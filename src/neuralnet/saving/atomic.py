@@ -58,6 +58,19 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         handle.write(data)
 
 
+def leftover_temporaries(path: str | os.PathLike) -> list[str]:
+    """The temporary files that writes of `path` killed half-way left beside it (named
+    `.<name>.<random>.tmp`; no loader ever reads them)."""
+    folder, base = os.path.split(os.path.abspath(os.fspath(path)))
+    if not os.path.isdir(folder):
+        return []
+    return sorted(
+        os.path.join(folder, name)
+        for name in os.listdir(folder)
+        if name.startswith(f".{base}.") and name.endswith(".tmp")
+    )
+
+
 def _fsync_folder(folder: str) -> None:
     """Make the rename itself durable (POSIX); a no-op where folders cannot be opened (Windows)."""
     try:
