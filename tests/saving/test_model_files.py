@@ -643,3 +643,37 @@ def test_loaded_model_can_be_saved_again_identically(tmp_path):
     _assert_same_arrays(_weights(again), _weights(model))
     _assert_same_arrays(_predict(again, xs), _predict(model, xs))
     assert json.loads(again.to_json()) == json.loads(model.to_json())
+
+
+@pytest.mark.parametrize("rate", [np.inf, -1.0, np.nan])
+def test_an_impossible_learning_rate_is_refused_before_anything_is_copied(tmp_path, rate):
+    import h5py
+
+    model = _continuing_model(optimizers.Adam(1e-3))
+    rng = np.random.default_rng(0)
+    x, y = _train_batches(rng, 1)[0]
+    model.train_on_batch(x, y)
+    path = str(tmp_path / "w.weights.h5")
+    model.save_weights(path)
+    with h5py.File(path, "r+") as handle:
+        handle["optimizer/vars/1"][()] = rate
+        handle["layers/dense/vars/0"][...] = 7.0  # would show if the layers were copied first
+    before, state = _weights(model), _optimizer_state(model)
+    with pytest.raises(ModelFileError, match=r"optimizer/vars/1 \(the learning rate\)"):
+        model.load_weights(path)
+    _assert_same_arrays(_weights(model), before)
+    after = _optimizer_state(model)
+    assert after.keys() == state.keys()
+    _assert_same_arrays(list(after.values()), list(state.values()))
+
+
+def test_saved_files_have_the_permissions_of_ordinary_files(tmp_path):
+    model = _continuing_model(optimizers.SGD())
+    mask = os.umask(0o022)
+    try:
+        model.save(str(tmp_path / "m.keras"))
+        model.save_weights(str(tmp_path / "w.safetensors"))
+    finally:
+        os.umask(mask)
+    for name in ("m.keras", "w.safetensors"):
+        assert os.stat(tmp_path / name).st_mode & 0o777 == 0o644

@@ -29,6 +29,12 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     base = os.path.basename(path)
     descriptor, temporary = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=folder)
     os.close(descriptor)
+    # mkstemp makes the file private (0600); give it the permissions `open` would (or the
+    # previous file's), so that a saved model is readable as any other file is.
+    try:
+        os.chmod(temporary, _permissions_for(path))
+    except OSError:
+        pass
     try:
         yield temporary
         with open(temporary, "rb+") as handle:
@@ -56,6 +62,15 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write `data` to `path` atomically."""
     with atomic_open(path, "wb") as handle:
         handle.write(data)
+
+
+def _permissions_for(path: str) -> int:
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
 
 
 def leftover_temporaries(path: str | os.PathLike) -> list[str]:

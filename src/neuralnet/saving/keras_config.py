@@ -921,7 +921,9 @@ def _check_numbers(value: Any, ctx: Context, what: str) -> None:
 
 
 def _describe(value: Any) -> str:
-    text = repr(value)
+    import reprlib  # bounded: a huge value in a file is not turned into a huge string
+
+    text = reprlib.repr(value)
     if len(text) > 80:
         text = text[:77] + "..."
     return f"{type(value).__name__} {text}"
@@ -978,7 +980,9 @@ def deserialize_keras_object(config: Any, custom_objects: dict[str, Any] | None 
     if not isinstance(config, dict):
         raise ctx.error(f"expected a config object, found {_describe(config)}.")
     class_name, _ = _check_entry(config, ctx, "object")
-    module = config.get("module") or ""
+    module = config.get("module")
+    if not isinstance(module, str):
+        module = ""  # (_check_entry above refused any non-string module)
     if family is None:
         family = _FAMILY_OF_MODULE.get(module)
     if family is None and module in ("keras", "keras.src.models.functional"):

@@ -21,7 +21,13 @@ import numpy as np
 from neuralnet.saving import keras_archive, keras_config, weights_files
 from neuralnet.saving.atomic import atomic_open, atomic_path
 from neuralnet.saving.errors import ModelFileError
-from neuralnet.saving.weights_layout import Group, assign_optimizer, match_groups, model_groups
+from neuralnet.saving.weights_layout import (
+    Group,
+    assign_optimizer,
+    check_optimizer_values,
+    match_groups,
+    model_groups,
+)
 from neuralnet.saving.weights_layout import optimizer_group as _optimizer_group
 
 _SAFETENSORS_FORMAT = {"format": "neuralnet-weights", "layout": "keras3"}
@@ -205,6 +211,8 @@ def _assign(groups: list[Group], stored: Any, headers: dict, where: str, model: 
                                 optimizer.kinds[:head]))  # fmt: skip
     match_groups(groups, headers, where)
     values = stored.read([g for g in groups if g.path in headers])
+    if "optimizer/vars" in values:
+        check_optimizer_values(model.optimizer, values["optimizer/vars"], where)
     for group in groups:
         arrays = values.get(group.path)
         if arrays is None:

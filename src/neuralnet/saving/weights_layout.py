@@ -171,6 +171,21 @@ def assign_optimizer(optimizer: Any, arrays: list[np.ndarray], where: str) -> No
         optimizer.learning_rate = float(arrays[1])
 
 
+def check_optimizer_values(optimizer: Any, arrays: list[np.ndarray], where: str) -> None:
+    """The counters and rates an optimizer will take from a file, checked before anything is
+    copied: a whole, non-negative `iterations` and a finite, non-negative learning rate."""
+    if arrays and (arrays[0].size != 1 or int(arrays[0]) < 0):
+        raise ModelFileError("optimizer/vars/0 (iterations) must be one count >= 0.", where)
+    if optimizer.schedule is None and len(arrays) >= 2:
+        rate = np.asarray(arrays[1], dtype=np.float64)
+        if rate.size != 1 or not np.isfinite(rate).all() or float(rate) < 0:
+            raise ModelFileError(
+                f"optimizer/vars/1 (the learning rate) is {rate.tolist()}; it must be a finite "
+                "number >= 0.",
+                where,
+            )
+
+
 # -- checking what a file holds -------------------------------------------------------------------------
 
 
