@@ -8,6 +8,7 @@ from typing import Any
 
 from neuralnet.callbacks import training_state
 from neuralnet.callbacks.callback import CALLBACKS, Callback
+from neuralnet.callbacks.save_frequency import BatchSaveCounter
 
 #: The backup's name inside `backup_dir`.
 BACKUP_NAME = "training_state.safetensors"
@@ -91,27 +92,22 @@ class BackupAndRestore(Callback):
         self.save_freq = save_freq
         self.delete_checkpoint = bool(delete_checkpoint)
         self.path = os.path.join(self.backup_dir, BACKUP_NAME)
-        self._batches_seen_since_last_saving = 0
-        self._last_batch_seen = 0
+        self._counter = BatchSaveCounter(save_freq)
 
     def on_train_begin(self, logs=None):
-        self._batches_seen_since_last_saving = 0
-        self._last_batch_seen = 0
+        self._counter = BatchSaveCounter(self.save_freq)
         training_state.remove_leftovers(self.path)
         if not os.path.exists(self.path):
             return
         state = training_state.read(self.path)
         training_state.restore(self.model, self._fit_state(), state, self.path, exclude=self)
-        counters = state["extra"]
-        self._batches_seen_since_last_saving = int(counters["batches_seen_since_last_saving"])
-        self._last_batch_seen = int(counters["last_batch_seen"])
+        self._counter.set_state(state["extra"])
 
     def on_train_batch_end(self, batch, logs=None):
-        if self._should_save_on_batch(batch):
+        if self._counter.due(batch):
             self._save()
 
     def on_epoch_end(self, epoch, logs=None):
-        self._last_batch_seen = 0
         if self.save_freq == "epoch":
             self._save()
 
@@ -121,28 +117,10 @@ class BackupAndRestore(Callback):
             with contextlib.suppress(OSError):
                 os.rmdir(self.backup_dir)  # only when empty
 
-    def _should_save_on_batch(self, batch: int) -> bool:
-        """Count the batches since the last save (Keras's rule: a batch number not above the last
-        one seen starts a new epoch)."""
-        if self.save_freq == "epoch":
-            return False
-        if batch <= self._last_batch_seen:
-            add_batches = batch + 1
-        else:
-            add_batches = batch - self._last_batch_seen
-        self._batches_seen_since_last_saving += add_batches
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= self.save_freq:
-            self._batches_seen_since_last_saving = 0
-            return True
-        return False
-
     def _save(self) -> None:
-        counters = {
-            "batches_seen_since_last_saving": self._batches_seen_since_last_saving,
-            "last_batch_seen": self._last_batch_seen,
-        }
-        state = training_state.capture(self.model, self._fit_state(), counters, exclude=self)
+        state = training_state.capture(
+            self.model, self._fit_state(), self._counter.get_state(), exclude=self
+        )
         training_state.write(self.path, state)
 
     def _fit_state(self) -> Any:

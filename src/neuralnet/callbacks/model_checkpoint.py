@@ -11,6 +11,7 @@ import numpy as np
 
 from neuralnet.callbacks.callback import CALLBACKS
 from neuralnet.callbacks.monitor import MonitorCallback
+from neuralnet.callbacks.save_frequency import BatchSaveCounter
 
 _WEIGHTS_SUFFIXES = (".weights.h5", ".safetensors")
 
@@ -61,8 +62,7 @@ class ModelCheckpoint(MonitorCallback):
         self.save_best_only = bool(save_best_only)
         self.save_weights_only = bool(save_weights_only)
         self.save_freq = save_freq
-        self._batches_seen_since_last_saving = 0
-        self._last_batch_seen: int | None = None
+        self._counter = BatchSaveCounter(save_freq)
         self._current_epoch = 0
         if save_freq != "epoch" and (not isinstance(save_freq, int) or isinstance(save_freq, bool)):
             raise ValueError(
@@ -93,7 +93,7 @@ class ModelCheckpoint(MonitorCallback):
         self._current_epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        if self._should_save_on_batch(batch):
+        if self._counter.due(batch):
             self._save_model(self._current_epoch, batch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -103,35 +103,16 @@ class ModelCheckpoint(MonitorCallback):
     def get_state(self) -> dict[str, Any]:
         return {
             "best": self.best,
-            "batches_seen_since_last_saving": self._batches_seen_since_last_saving,
-            "last_batch_seen": self._last_batch_seen,
+            **self._counter.get_state(),
             "current_epoch": self._current_epoch,
         }
 
     def set_state(self, state: dict[str, Any]) -> None:
         self.best = state["best"]
-        self._batches_seen_since_last_saving = int(state["batches_seen_since_last_saving"])
-        last = state["last_batch_seen"]
-        self._last_batch_seen = None if last is None else int(last)
+        self._counter.set_state(state)
         self._current_epoch = int(state["current_epoch"])
 
     # -- saving -----------------------------------------------------------------------------------
-
-    def _should_save_on_batch(self, batch: int) -> bool:
-        """Count the batches since the last save (Keras's rule: a batch number not above the last
-        one seen starts a new epoch)."""
-        if self.save_freq == "epoch":
-            return False
-        if self._last_batch_seen is None or batch <= self._last_batch_seen:
-            add_batches = batch + 1
-        else:
-            add_batches = batch - self._last_batch_seen
-        self._batches_seen_since_last_saving += add_batches
-        self._last_batch_seen = batch
-        if self._batches_seen_since_last_saving >= self.save_freq:
-            self._batches_seen_since_last_saving = 0
-            return True
-        return False
 
     def _should_save_model(self, epoch: int, logs: dict, filepath: str) -> bool:
         if not self.save_best_only:

@@ -104,8 +104,7 @@ def _clone_sequential(model: Sequential, input_tensors: Any, clone: Any) -> Sequ
 
 def _clone_functional(model: Functional, input_tensors: Any, clone: Any,
                       call_function: Any) -> Functional:  # fmt: skip
-    spec = model.call_graph()
-    graph = spec.graph
+    graph = model.call_graph().graph
     originals = graph.input_tensors
     if input_tensors is None:
         new_inputs = [_new_input(t.node.layer) for t in originals]
@@ -134,16 +133,5 @@ def _clone_functional(model: Functional, input_tensors: Any, clone: Any,
         for old, new in zip(step.node.outputs, outputs):
             mapped[id(old)] = new
     new_outputs = [mapped[id(t)] for t in graph.output_tensors]
-    if spec.input_keys is not None:
-        inputs: Any = dict(zip(spec.input_keys, new_inputs))
-    elif getattr(model, "_input_structure", "list") == "single":
-        inputs = new_inputs[0]
-    else:
-        inputs = new_inputs
-    if spec.output_structure == "dict":
-        outputs_struct: Any = dict(zip(spec.output_keys, new_outputs))
-    elif spec.output_structure == "single":
-        outputs_struct = new_outputs[0]
-    else:
-        outputs_struct = new_outputs
-    return Functional(inputs, outputs_struct, name=model.name, trainable=model.trainable)
+    return Functional(model.format_inputs(new_inputs), model.format_outputs(new_outputs),
+                      name=model.name, trainable=model.trainable)  # fmt: skip

@@ -39,6 +39,16 @@ class Functional(Model):
         """Every layer, InputLayers included, in Keras's order (that of `get_weights()`)."""
         return list(self.call_graph().graph.layers)
 
+    def format_inputs(self, inputs: list[Any]) -> Any:
+        """`inputs` (one per input, in order) in the structure the model was built with: one, a
+        list, or a dict by name (as `format_outputs` does for the outputs)."""
+        spec = self.call_graph()
+        if spec.input_keys is not None:
+            return dict(zip(spec.input_keys, inputs, strict=True))
+        if self._input_structure == "single":
+            return inputs[0]
+        return list(inputs)
+
     def get_config(self) -> dict[str, Any]:
         """Keras 3's functional config: the layers, the calls connecting them, the inputs and
         outputs (what `config.json` holds)."""

@@ -275,8 +275,7 @@ def _sequential_config(model: Any) -> dict[str, Any]:
 def _functional_config(model: Any) -> dict[str, Any]:
     from neuralnet.layers.input_layer import InputLayer
 
-    spec = model.call_graph()
-    graph = spec.graph
+    graph = model.call_graph().graph
     node_index: dict[int, int] = {}
     calls_of: dict[int, list[Any]] = {}
     for step in graph.steps:
@@ -312,27 +311,12 @@ def _functional_config(model: Any) -> dict[str, Any]:
         entry["inbound_nodes"] = nodes
         entries.append(entry)
 
-    inputs = [reference(t) for t in graph.input_tensors]
-    outputs = [reference(t) for t in graph.output_tensors]
-    structure = getattr(model, "_input_structure", "list")
-    if spec.input_keys is not None:
-        input_layers: Any = dict(zip(spec.input_keys, inputs))
-    elif structure == "single":
-        input_layers = inputs[0]
-    else:
-        input_layers = inputs
-    if spec.output_structure == "dict":
-        output_layers: Any = dict(zip(spec.output_keys, outputs))
-    elif spec.output_structure == "single":
-        output_layers = outputs[0]
-    else:
-        output_layers = outputs
     return {
         "name": model.name,
         "trainable": model.trainable,
         "layers": entries,
-        "input_layers": input_layers,
-        "output_layers": output_layers,
+        "input_layers": model.format_inputs([reference(t) for t in graph.input_tensors]),
+        "output_layers": model.format_outputs([reference(t) for t in graph.output_tensors]),
     }
 
 
