@@ -209,8 +209,11 @@ def _assign(groups: list[Group], stored: Any, headers: dict, where: str, model: 
             groups = [g for g in groups if g is not optimizer]
             groups.append(Group(optimizer.path, optimizer.name, optimizer.arrays[:head],
                                 optimizer.kinds[:head]))  # fmt: skip
-    match_groups(groups, headers, where)
-    values = stored.read([g for g in groups if g.path in headers])
+    try:
+        match_groups(groups, headers, where)
+        values = stored.read([g for g in groups if g.path in headers])
+    finally:
+        stored.close()
     if "optimizer/vars" in values:
         check_optimizer_values(model.optimizer, values["optimizer/vars"], where)
     for group in groups:

@@ -34,6 +34,16 @@ class StoredArrays:
         self.handle: Any = None  # the open file, kept until the values are read
         self.metadata: dict[str, str] = {}
 
+    def close(self) -> None:
+        """Close the file (after `read`; the headers stay)."""
+        handle, self.handle = self.handle, None
+        if handle is None:
+            return
+        if hasattr(handle, "close"):
+            handle.close()
+        elif hasattr(handle, "__exit__"):
+            handle.__exit__(None, None, None)
+
     def scalars(self, prefix_excluded: str = "optimizer/") -> int:
         """How many values the layers' arrays hold (the budget for building the model)."""
         return sum(
