@@ -29,7 +29,7 @@ from neuralnet.models import Model, Sequential
 from neuralnet.variable import Variable
 
 # Imported on first use, to keep `import neuralnet` fast.
-_LAZY = ("datasets", "plotting", "testing", "utils")
+_LAZY = ("datasets", "plotting", "saving", "testing", "utils")
 
 
 def __getattr__(name: str) -> Any:
@@ -60,6 +60,7 @@ __all__ = [
     "optimizers",
     "plotting",
     "regularizers",
+    "saving",
     "schedules",
     "testing",
     "utils",
