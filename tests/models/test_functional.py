@@ -251,3 +251,21 @@ def test_inputs_and_targets_by_name():
     assert model.evaluate(x, np.ones((4, 1)), verbose=0) >= 0.0
     with pytest.raises(ValueError, match=r"no entry for \['right'\]"):
         model.predict({"left": np.zeros((4, 2))}, verbose=0)
+
+
+def test_a_chain_deeper_than_the_recursion_limit_builds_trains_and_saves(tmp_path):
+    import sys
+
+    depth = sys.getrecursionlimit() + 500
+    inputs = Input((2,))
+    h = inputs
+    for _ in range(depth):
+        h = layers.Dense(2, kernel_initializer="identity")(h)
+    model = Model(inputs, h)
+    x = np.array([[1.0, -2.0]], dtype="float32")
+    np.testing.assert_array_equal(model.predict(x, verbose=0), x)  # identity kernels, zero bias
+    model.compile(optimizer="sgd", loss="mse")
+    model.train_on_batch(x, np.zeros_like(x))
+    model.save(str(tmp_path / "deep.keras"))
+    loaded = neuralnet.models.load_model(str(tmp_path / "deep.keras"))
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))

@@ -420,10 +420,11 @@ def _topological_nodes(
     finished: set[int] = set()
     in_progress: set[int] = set()
 
-    def visit(tensor: SymbolicTensor) -> None:
+    def start(tensor: SymbolicTensor) -> Node | None:
+        """Enter the node behind `tensor`; the node when its inputs must be visited next."""
         node = tensor.node
         if node is None or id(node) in finished:
-            return
+            return None
         if id(node) in in_progress:
             raise ValueError(f"The graph has a cycle through layer {node.layer.name!r}.")
         visit_index.setdefault(id(node.layer), len(visit_index))
@@ -436,16 +437,27 @@ def _topological_nodes(
                 )
             finished.add(id(node))
             order.append(node)
-            return
+            return None
         in_progress.add(id(node))
-        for parent in node.inputs:
-            visit(parent)
-        in_progress.discard(id(node))
-        finished.add(id(node))
-        order.append(node)
+        return node
 
+    # Depth first with an explicit stack (a chain of thousands of layers is no recursion limit):
+    # each entry is a node and how many of its inputs were visited.
     for tensor in out_tensors:
-        visit(tensor)
+        first = start(tensor)
+        stack = [] if first is None else [(first, 0)]
+        while stack:
+            node, visited = stack[-1]
+            if visited < len(node.inputs):
+                stack[-1] = (node, visited + 1)
+                child = start(node.inputs[visited])
+                if child is not None:
+                    stack.append((child, 0))
+            else:
+                stack.pop()
+                in_progress.discard(id(node))
+                finished.add(id(node))
+                order.append(node)
     return order, visit_index
 
 
