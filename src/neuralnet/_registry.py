@@ -45,7 +45,14 @@ class Registry:
     def add(self, obj: Any, *names: str) -> None:
         """Register `obj` under `names`; the first name is the one `name_of` returns."""
         own = getattr(obj, "__name__", None)
-        all_names = list(names) + ([own] if own and own not in names else [])
+        all_names = list(names)
+        # The class's own name too, unless a user's class would shadow one of the library's.
+        if (
+            own
+            and own not in names
+            and not (_is_library(self._entries.get(self._key(own))) and not _is_library(obj))
+        ):
+            all_names.append(own)
         for name in all_names:
             self._entries[self._key(name)] = obj
             self._spellings.setdefault(self._key(name), name)
@@ -107,6 +114,10 @@ class Registry:
         """Saved name -> class or function, sorted by name."""
         by_name = {self._canonical[id(obj)]: obj for obj in self._entries.values()}
         return dict(sorted(by_name.items()))
+
+
+def _is_library(obj: Any) -> bool:
+    return obj is not None and (getattr(obj, "__module__", None) or "").startswith("neuralnet.")
 
 
 def _edit_distance(a: str, b: str) -> int:

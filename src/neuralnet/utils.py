@@ -52,6 +52,10 @@ def to_categorical(x: Any, num_classes: int | None = None) -> np.ndarray:
     return out
 
 
+def _is_library(obj: Any) -> bool:
+    return (getattr(obj, "__module__", None) or "").startswith("neuralnet.")
+
+
 def register_keras_serializable(package: str = "Custom", name: str | None = None):
     """Decorator: register a class of your own (a layer, loss, metric, activation, optimizer,
     initializer, regularizer, schedule or callback) under `'package>name'`, Keras's spelling, and
@@ -84,7 +88,11 @@ def register_keras_serializable(package: str = "Custom", name: str | None = None
         for base, registry in families:
             if isinstance(cls, type) and issubclass(cls, base):
                 plain = name or cls.__name__
-                registry.add(cls, f"{package}>{plain}", plain)
+                taken = plain in registry and _is_library(registry.lookup(plain))
+                # The plain name too, unless it is one of the library's own (`Dense`): the user's
+                # class must not shadow it; it is found by 'package>name' then.
+                names = [f"{package}>{plain}"] + ([] if taken else [plain])
+                registry.add(cls, *names)
                 return cls
         raise TypeError(
             f"register_keras_serializable: {cls!r} is not a subclass of a neuralnet base class "

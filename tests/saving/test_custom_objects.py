@@ -746,3 +746,21 @@ def test_library_callbacks_serialize_where_they_define_get_config():
 def test_register_keras_serializable_rejects_other_classes():
     with pytest.raises(TypeError, match="not a subclass"):
         register_keras_serializable()(type("Nothing", (), {}))
+
+
+def test_a_class_of_yours_named_like_a_library_class_does_not_shadow_it(tmp_path):
+    from neuralnet.layers.layer import LAYERS
+
+    @neuralnet.utils.register_keras_serializable(package="shadow")
+    class Dense(layers.Dense):  # the user's own `Dense`
+        pass
+
+    assert LAYERS.lookup("Dense") is layers.Dense
+    assert LAYERS.lookup("shadow>Dense") is Dense
+    model = models.Sequential(
+        [layers.Input((3,)), Dense(2, name="mine"), layers.Dense(1, name="theirs")]
+    )
+    model.save(str(tmp_path / "m.keras"))
+    loaded = neuralnet.models.load_model(str(tmp_path / "m.keras"))
+    assert type(loaded.get_layer("mine")) is Dense
+    assert type(loaded.get_layer("theirs")) is layers.Dense
