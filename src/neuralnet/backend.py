@@ -16,6 +16,8 @@ import numpy as np
 _FLOATX = "float32"
 _EPSILON = 1e-7
 _VALID_FLOATX = ("float16", "float32", "float64")
+_IMAGE_DATA_FORMAT = "channels_last"
+_VALID_DATA_FORMATS = ("channels_last", "channels_first")
 
 # The global source of seeds. Layers, initializers and `fit` each draw one seed from it when they
 # are not given their own, so the order of creation fixes every random number of a run. It is made
@@ -46,6 +48,24 @@ def floatx_scope(value: str) -> Iterator[None]:
         yield
     finally:
         set_floatx(previous)
+
+
+def image_data_format() -> str:
+    """The default layout of image tensors: `'channels_last'` (batch, height, width, channels), as
+    Keras, unless changed by `set_image_data_format`."""
+    return _IMAGE_DATA_FORMAT
+
+
+def set_image_data_format(data_format: str) -> None:
+    """Set the default `data_format` of new convolution, pooling and resizing layers."""
+    global _IMAGE_DATA_FORMAT
+    value = str(data_format).lower()
+    if value not in _VALID_DATA_FORMATS:
+        raise ValueError(
+            f"Unknown data_format {data_format!r}. Expected one of "
+            f"{', '.join(_VALID_DATA_FORMATS)}."
+        )
+    _IMAGE_DATA_FORMAT = value
 
 
 def epsilon() -> float:

@@ -10,6 +10,16 @@ from typing import Any
 
 from neuralnet.layers.activation_layers import ELU, Activation, LeakyReLU, PReLU, ReLU, Softmax
 from neuralnet.layers.batch_normalization import BatchNormalization
+from neuralnet.layers.convolution import (
+    Conv1D,
+    Conv1DTranspose,
+    Conv2D,
+    Conv2DTranspose,
+    DepthwiseConv1D,
+    DepthwiseConv2D,
+    SeparableConv1D,
+    SeparableConv2D,
+)
 from neuralnet.layers.dense import Dense
 from neuralnet.layers.dropout import Dropout
 from neuralnet.layers.input_layer import Input, InputLayer
@@ -44,7 +54,13 @@ __all__ = [
     "Average",
     "BatchNormalization",
     "Concatenate",
+    "Conv1D",
+    "Conv1DTranspose",
+    "Conv2D",
+    "Conv2DTranspose",
     "Dense",
+    "DepthwiseConv1D",
+    "DepthwiseConv2D",
     "Dot",
     "Dropout",
     "Flatten",
@@ -60,6 +76,8 @@ __all__ = [
     "PReLU",
     "ReLU",
     "Reshape",
+    "SeparableConv1D",
+    "SeparableConv2D",
     "Softmax",
     "Subtract",
     "SymbolicTensor",
