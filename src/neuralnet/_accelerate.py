@@ -191,8 +191,25 @@ def _compile() -> dict[str, Callable[..., Any]]:
             uniform[i] = mask
             y[i] = x[i] * mask
 
+    @njit(cache=True, error_model="numpy")
+    def col2im(cols, out, stride_h, stride_w, dilation_h, dilation_w):  # pragma: no cover
+        # out[n, i·s_h + a·d_h, j·s_w + b·d_w, c] += cols[n, i, j, a, b, c], the adjoint of
+        # im2col, sample by sample so that each sample's part of `out` stays in the cache (NumPy
+        # adds a whole (batch, H_out, W_out, C) slice per tap, k_h·k_w passes over `out`).
+        batch, out_h, out_w, kernel_h, kernel_w, channels = cols.shape
+        for n in range(batch):
+            for i in range(out_h):
+                for j in range(out_w):
+                    for a in range(kernel_h):
+                        row = i * stride_h + a * dilation_h
+                        for b in range(kernel_w):
+                            col = j * stride_w + b * dilation_w
+                            for c in range(channels):
+                                out[n, row, col, c] += cols[n, i, j, a, b, c]
+
     return {
         "adam": adam,
+        "col2im": col2im,
         "bias_relu": bias_relu,
         "relu_backward_bias_grad": relu_backward_bias_grad,
         "column_sums": column_sums,

@@ -107,7 +107,9 @@ def test_transpose_is_the_adjoint_of_the_convolution(rng):
     # so only the geometries that coincide are compared; Keras's numbers pin the others.)
     for strides, padding in [(1, "valid"), (2, "valid"), (3, "valid"), (1, "same")]:
         x = rng.standard_normal((2, 9, 7, 3))
-        conv = layers.Conv2D(4, 3, strides=strides, padding=padding, use_bias=False, dtype="float64")
+        conv = layers.Conv2D(
+            4, 3, strides=strides, padding=padding, use_bias=False, dtype="float64"
+        )
         y = conv(x)
         transpose = layers.Conv2DTranspose(3, 3, strides=strides, padding=padding,
                                            use_bias=False, dtype="float64")  # fmt: skip
@@ -117,7 +119,9 @@ def test_transpose_is_the_adjoint_of_the_convolution(rng):
         back = transpose(g)
         # Rows and columns beyond the shorter of the two are read by neither.
         h, w = min(x.shape[1], back.shape[1]), min(x.shape[2], back.shape[2])
-        np.testing.assert_allclose(np.sum(y * g), np.sum(x[:, :h, :w] * back[:, :h, :w]), rtol=1e-10)
+        np.testing.assert_allclose(
+            np.sum(y * g), np.sum(x[:, :h, :w] * back[:, :h, :w]), rtol=1e-10
+        )
 
 
 @pytest.mark.parametrize("name", CLASSES_1D + CLASSES_2D)
@@ -211,7 +215,9 @@ def test_config_round_trip_rebuilds_the_same_layer(rng):
 
 
 def test_kernel_larger_than_the_padded_input_is_a_clear_error():
-    with pytest.raises(ValueError, match=r"kernel \(5, 5\) is larger than the padded input \(3, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"kernel \(5, 5\) is larger than the padded input \(3, 3\)"
+    ):
         layers.Conv2D(2, 5)(np.zeros((1, 3, 3, 1), np.float32))
     with pytest.raises(ValueError, match=r"spanning \(5,\) with dilation"):
         layers.Conv1D(2, 3, dilation_rate=2)(np.zeros((1, 4, 1), np.float32))
@@ -222,7 +228,9 @@ def test_kernel_larger_than_the_padded_input_is_a_clear_error():
 def test_wrong_rank_names_the_expected_layout():
     with pytest.raises(ValueError, match=r"rank 4, laid out as \(batch, height, width, channels\)"):
         layers.Conv2D(2, 3)(np.zeros((28, 28), np.float32))
-    with pytest.raises(ValueError, match=r"\(batch, channels, steps\), received an input of rank 4"):
+    with pytest.raises(
+        ValueError, match=r"\(batch, channels, steps\), received an input of rank 4"
+    ):
         layers.Conv1D(2, 3, data_format="channels_first")(np.zeros((1, 2, 8, 8), np.float32))
     with pytest.raises(ValueError, match=r"\(batch, height, width, channels\)"):
         neuralnet.Sequential([neuralnet.Input((28, 28)), layers.Conv2D(4, 3)])
@@ -231,7 +239,9 @@ def test_wrong_rank_names_the_expected_layout():
 def test_channels_changed_since_build_is_a_clear_error():
     layer = layers.Conv2D(2, 3)
     layer(np.zeros((1, 8, 8, 3), np.float32))
-    with pytest.raises(ValueError, match=r"built for inputs with 3 channels.*with 4 channels on axis 3"):
+    with pytest.raises(
+        ValueError, match=r"built for inputs with 3 channels.*with 4 channels on axis 3"
+    ):
         layer(np.zeros((1, 8, 8, 4), np.float32))
     first = layers.DepthwiseConv2D(3, data_format="channels_first")
     first(np.zeros((1, 3, 8, 8), np.float32))

@@ -45,6 +45,15 @@ from neuralnet.layers.merging import (
 from neuralnet.layers.node import SymbolicTensor
 from neuralnet.layers.noise import GaussianDropout, GaussianNoise
 from neuralnet.layers.reshaping import Flatten, Reshape
+from neuralnet.layers.resizing import (
+    Cropping1D,
+    Cropping2D,
+    UpSampling1D,
+    UpSampling2D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+)
+from neuralnet.layers.spatial_dropout import SpatialDropout1D, SpatialDropout2D
 
 __all__ = [
     "ELU",
@@ -58,6 +67,8 @@ __all__ = [
     "Conv1DTranspose",
     "Conv2D",
     "Conv2DTranspose",
+    "Cropping1D",
+    "Cropping2D",
     "Dense",
     "DepthwiseConv1D",
     "DepthwiseConv2D",
@@ -79,8 +90,14 @@ __all__ = [
     "SeparableConv1D",
     "SeparableConv2D",
     "Softmax",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
     "Subtract",
     "SymbolicTensor",
+    "UpSampling1D",
+    "UpSampling2D",
+    "ZeroPadding1D",
+    "ZeroPadding2D",
     "add",
     "average",
     "concatenate",

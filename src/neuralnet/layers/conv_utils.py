@@ -40,7 +40,9 @@ def normalize_data_format(value: Any, where: Any = None) -> str:
     return text
 
 
-def normalize_padding(value: Any, where: Any = None, allowed: tuple[str, ...] = ("valid", "same")) -> str:
+def normalize_padding(
+    value: Any, where: Any = None, allowed: tuple[str, ...] = ("valid", "same")
+) -> str:
     """`padding` lower-cased, one of `allowed`."""
     text = value.lower() if isinstance(value, str) else value
     if text not in allowed:
@@ -80,7 +82,9 @@ def effective_kernel_size(kernel: int, dilation: int) -> int:
     return (kernel - 1) * dilation + 1
 
 
-def conv_padding(length: int, kernel: int, stride: int, dilation: int, padding: str) -> tuple[int, int]:
+def conv_padding(
+    length: int, kernel: int, stride: int, dilation: int, padding: str
+) -> tuple[int, int]:
     """Zeros added (before, after) an axis of `length` by a convolution with `padding`.
 
     "same" pads `max((ceil(L/s) − 1)·s + k_eff − L, 0)` in all, the odd one after (TensorFlow's and

@@ -33,7 +33,11 @@ from neuralnet import regularizers as regularizers_module
 from neuralnet._validation import check_positive_int, owner_name
 from neuralnet.layers import conv_utils
 from neuralnet.layers.layer import Layer, register_layer, shape_str
-from neuralnet.layers.sliding_windows import SlidingWindows
+from neuralnet.layers.sliding_windows import BufferPool, SlidingWindows
+
+# dJ/dx is assembled chunk by chunk of samples, each chunk's dJ/dcols (about this many bytes) still
+# in the cache when col2im adds it up, rather than one batch-sized dJ/dcols from memory.
+_CHUNK_BYTES = 2 << 20
 
 # Activations that act along an axis rather than entry by entry: with channels-first outputs they
 # are applied in the user's layout (Keras applies them to the output as it is laid out).
@@ -43,7 +47,7 @@ _AXIS_ACTIVATIONS = (activations_module.Softmax, activations_module.LogSoftmax)
 class BaseConv(Layer):
     """What every convolution layer shares: arguments, layouts, output shapes, the activation.
 
-    Subclasses write `_create_weights(channels)`, `_output_spatial(size)`, `_linear(x4, load)`
+    Subclasses write `_create_weights(channels)`, `_output_channels(channels)`, `_linear(x4, training)`
     (the convolution without bias, as a (positions, filters) matrix) and `_linear_backward(grad_z)`.
     """
 
@@ -85,6 +89,7 @@ class BaseConv(Layer):
         self._windows: dict[tuple[int, int], SlidingWindows] = {}
         self._channels: int | None = None
         self._grad_z: np.ndarray | None = None  # reused from step to step by the compiled ReLU path
+        self._pool = BufferPool()
 
     def _allows_causal(self) -> bool:
         return False
@@ -281,7 +286,7 @@ class BaseConv(Layer):
     def _create_weights(self, channels: int) -> None:
         raise NotImplementedError
 
-    def _linear(self, x4: np.ndarray, load: bool) -> tuple[np.ndarray, tuple[int, ...]]:
+    def _linear(self, x4: np.ndarray, training: bool) -> tuple[np.ndarray, tuple[int, ...]]:
         raise NotImplementedError
 
     def _linear_backward(self, grad_z2: np.ndarray) -> np.ndarray | None:
@@ -362,10 +367,12 @@ class Conv(BaseConv):
         shape = (*self.kernel_size, channels // self.groups, self.filters)
         self.add_weight("kernel", shape, self.kernel_initializer, self.kernel_regularizer)
 
-    def _linear(self, x4, load):
+    def _linear(self, x4, training):
         windows = self._conv_windows(x4.shape[1:3])
-        cols = windows.gather(x4, load)  # (batch, H_out, W_out, k_h, k_w, C)
-        shape4 = (*cols.shape[:3], self.filters)
+        cols_shape = windows.cols_shape(x4.shape[0], x4.shape[3])
+        # (batch, H_out, W_out, k_h, k_w, C): one row per output position
+        cols = windows.gather(x4, out=self._pool.take(cols_shape, x4.dtype))
+        shape4 = (*cols_shape[:3], self.filters)
         rows = shape4[0] * shape4[1] * shape4[2]
         kernel = self.params["kernel"]
         if self.groups == 1:
@@ -375,7 +382,11 @@ class Conv(BaseConv):
             for channels, filters in self._group_slices(x4.shape[3]):
                 group_cols = cols[..., channels].reshape(rows, -1)
                 z2[:, filters] = group_cols @ kernel[..., filters].reshape(group_cols.shape[1], -1)
-        self._cols, self._windows_used = cols, windows
+        if training:
+            self._cols, self._windows_used = cols, windows  # dJ/dW needs the windows
+        else:
+            self._pool.give(cols)
+            self._cols = None
         return z2, shape4
 
     def _group_slices(self, channels: int) -> list[tuple[slice, slice]]:
@@ -388,14 +399,20 @@ class Conv(BaseConv):
 
     def _linear_backward(self, grad_z2):
         cols, kernel = self._cols, self.params["kernel"]
+        if cols is None:
+            raise RuntimeError(
+                f"{owner_name(self)}: backward() needs a forward pass with training=True first."
+            )
+        self._cols = None
         rows = grad_z2.shape[0]
         if self.groups == 1:
-            cols2 = cols.reshape(rows, -1)
-            np.matmul(cols2.T, grad_z2, out=self.grads["kernel"].reshape(-1, self.filters))
+            kernel2 = kernel.reshape(-1, self.filters)
+            np.matmul(cols.reshape(rows, -1).T, grad_z2,
+                      out=self.grads["kernel"].reshape(kernel2.shape))  # fmt: skip
+            self._pool.give(cols)
             if not self.needs_input_gradient:
                 return None
-            grad_cols = grad_z2 @ kernel.reshape(-1, self.filters).T
-            return self._windows_used.scatter(grad_cols.reshape(cols.shape))
+            return self._assemble_input_gradient(grad_z2, kernel2, cols.shape)
         grad_cols = np.empty_like(cols) if self.needs_input_gradient else None
         for channels, filters in self._group_slices(cols.shape[5]):
             group_cols = cols[..., channels].reshape(rows, -1)
@@ -408,7 +425,27 @@ class Conv(BaseConv):
                 grad_cols[..., channels] = (grad_group @ group_kernel.T).reshape(
                     grad_cols[..., channels].shape
                 )
+        self._pool.give(cols)
         return None if grad_cols is None else self._windows_used.scatter(grad_cols)
+
+    def _assemble_input_gradient(
+        self, grad_z2: np.ndarray, kernel2: np.ndarray, cols_shape: tuple[int, ...]
+    ) -> np.ndarray:
+        """dJ/dx = col2im(dJ/dz · Wᵀ), a chunk of samples at a time (see _CHUNK_BYTES)."""
+        windows = self._windows_used
+        batch, per_sample = cols_shape[0], grad_z2.shape[0] // cols_shape[0]
+        sample_bytes = per_sample * kernel2.shape[0] * grad_z2.itemsize
+        chunk = max(1, min(batch, _CHUNK_BYTES // max(sample_bytes, 1)))
+        grad_x_pad = windows.new_padded(batch, cols_shape[5], grad_z2.dtype)
+        buffer = self._pool.take((chunk * per_sample, kernel2.shape[0]), grad_z2.dtype)
+        for start in range(0, batch, chunk):
+            stop = min(start + chunk, batch)
+            grad_cols = buffer[: (stop - start) * per_sample]
+            np.matmul(grad_z2[start * per_sample : stop * per_sample], kernel2.T, out=grad_cols)
+            windows.scatter(grad_cols.reshape((stop - start, *cols_shape[1:])),
+                            out=grad_x_pad[start:stop])  # fmt: skip
+        self._pool.give(buffer)
+        return windows.unpad(grad_x_pad)
 
     def get_config(self):
         config = super().get_config()
@@ -522,8 +559,10 @@ class ConvTranspose(BaseConv):
         if windows is None:
             kernel, strides = self._pair(self.kernel_size), self._pair(self.strides)
             dilation = self._pair(self.dilation_rate)
-            extras = (None, None) if self.output_padding is None else self._pair(
-                self.output_padding, fill=0
+            extras = (
+                (None, None)
+                if self.output_padding is None
+                else self._pair(self.output_padding, fill=0)
             )
             pads, out = [], []
             for axis in range(2):
@@ -540,7 +579,7 @@ class ConvTranspose(BaseConv):
             self._windows[size] = windows
         return windows
 
-    def _linear(self, x4, load):
+    def _linear(self, x4, training):
         windows = self._transpose_windows(x4.shape[1:3])
         batch, rows = x4.shape[0], x4.shape[0] * x4.shape[1] * x4.shape[2]
         x2 = np.ascontiguousarray(x4).reshape(rows, x4.shape[3])
@@ -658,9 +697,9 @@ class DepthwiseConv(_DepthwiseMixin, BaseConv):
         shape = (*self.kernel_size, channels, self.depth_multiplier)
         self.add_weight("kernel", shape, self.depthwise_initializer, self.depthwise_regularizer)
 
-    def _linear(self, x4, load):
+    def _linear(self, x4, training):
         windows = self._conv_windows(x4.shape[1:3])
-        cols = windows.gather(x4, load)
+        cols = windows.gather(x4)
         self._cols, self._windows_used = cols, windows
         z2 = self._depthwise(cols, self.params["kernel"])
         return z2, (*cols.shape[:3], z2.shape[1])
@@ -743,9 +782,9 @@ class SeparableConv(_DepthwiseMixin, BaseConv):
         self.add_weight("pointwise_kernel", (*(1,) * self.rank, depth, self.filters),
                         self.pointwise_initializer, self.pointwise_regularizer)  # fmt: skip
 
-    def _linear(self, x4, load):
+    def _linear(self, x4, training):
         windows = self._conv_windows(x4.shape[1:3])
-        cols = windows.gather(x4, load)
+        cols = windows.gather(x4)
         depthwise = self._depthwise(cols, self.params["depthwise_kernel"])
         self._cols, self._windows_used, self._depthwise_out = cols, windows, depthwise
         z2 = depthwise @ self.params["pointwise_kernel"].reshape(depthwise.shape[1], -1)

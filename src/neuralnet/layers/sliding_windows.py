@@ -22,8 +22,33 @@ from numpy.lib.stride_tricks import as_strided
 from neuralnet import _accelerate
 
 # Below this many channels a window row is too short for one big strided copy to pay: copying
-# tap by tap (k_h·k_w slices of (batch, H_out, W_out, C)) is faster then.
-_TAP_COPY_BELOW_CHANNELS = 8
+# tap by tap (k_h·k_w slices of (batch, H_out, W_out, C)) is faster then; the compiled col2im
+# likewise pays only from this many channels on.
+_FEW_CHANNELS = 8
+
+
+class BufferPool:
+    """Arrays a layer reuses from step to step instead of allocating them anew.
+
+    Allocating tens of megabytes is not free (fresh pages are zeroed by the kernel on first touch),
+    so a layer `take`s its im2col matrix from the pool in `forward` and `give`s it back at the end
+    of `backward`. A layer called twice before its backward holds two arrays, so the calls never
+    share one."""
+
+    def __init__(self) -> None:
+        self._free: dict[tuple[Any, ...], list[np.ndarray]] = {}
+
+    def take(self, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+        free = self._free.get((tuple(shape), np.dtype(dtype).str))
+        return free.pop() if free else np.empty(shape, dtype=dtype)
+
+    def give(self, array: np.ndarray) -> None:
+        free = self._free.setdefault((array.shape, array.dtype.str), [])
+        if len(free) < 2:
+            free.append(array)
+
+    def clear(self) -> None:
+        self._free.clear()
 
 
 class SlidingWindows:
@@ -89,16 +114,16 @@ class SlidingWindows:
         return x_pad[:, a * dh : a * dh + (ho - 1) * sh + 1 : sh,
                      b * dw : b * dw + (wo - 1) * sw + 1 : sw]  # fmt: skip
 
-    def gather(self, x: np.ndarray, load: bool = True) -> np.ndarray:
-        """im2col: a new C-ordered array (batch, H_out, W_out, k_h, k_w, C) of the windows of x.
-        `load=False` uses the compiled kernel only if training has loaded it already."""
+    def cols_shape(self, batch: int, channels: int) -> tuple[int, ...]:
+        return (batch, *self.output, *self.kernel, channels)
+
+    def gather(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """im2col: the windows of x as a C-ordered array (batch, H_out, W_out, k_h, k_w, C),
+        written into `out` when given."""
         x_pad = self.pad(x)
         channels = x.shape[3]
-        cols = np.empty((x.shape[0], *self.output, *self.kernel, channels), dtype=x.dtype)
-        compiled = _accelerate.kernel("im2col", load) if x.dtype in _accelerate.DTYPES else None
-        if compiled is not None and cols.size:
-            compiled(x_pad, cols, *self.strides, *self.dilation)
-        elif channels < _TAP_COPY_BELOW_CHANNELS:
+        cols = out if out is not None else np.empty(self.cols_shape(x.shape[0], channels), x.dtype)
+        if channels < _FEW_CHANNELS:
             for a in range(self.kernel[0]):
                 for b in range(self.kernel[1]):
                     cols[:, :, :, a, b] = self.tap(x_pad, a, b)
@@ -106,23 +131,30 @@ class SlidingWindows:
             np.copyto(cols, self.windows(x_pad))
         return cols
 
-    def scatter(self, cols: np.ndarray) -> np.ndarray:
+    def new_padded(self, batch: int, channels: int, dtype: Any) -> np.ndarray:
+        """Zeros of the padded input's shape, for `scatter` to add into."""
+        return np.zeros((batch, *self.padded, channels), dtype=dtype)
+
+    def unpad(self, x_pad: np.ndarray) -> np.ndarray:
+        """The (batch, H, W, C) inside of a padded array (a view)."""
+        if self.padding_is_zero:
+            return x_pad
+        (top, _), (left, _) = self.pads
+        return x_pad[:, top : top + self.size[0], left : left + self.size[1]]
+
+    def scatter(self, cols: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """col2im, the adjoint of `gather`: each entry of cols (batch, H_out, W_out, k_h, k_w, C)
-        added to the input entry it was read from. Returns (batch, H, W, C), a view of a new
-        padded array when there is padding."""
+        added to the entry of the padded input it was read from, in `out` (new zeros when not
+        given). Returns the (batch, H, W, C) inside of `out`."""
         batch, channels = cols.shape[0], cols.shape[5]
-        out = np.zeros((batch, *self.padded, channels), dtype=cols.dtype)
-        compiled = (
-            _accelerate.kernel("col2im") if cols.dtype in _accelerate.DTYPES else None
-        )
-        if compiled is not None and cols.size and cols.flags.c_contiguous:
+        if out is None:
+            out = self.new_padded(batch, channels, cols.dtype)
+        compiled = _accelerate.kernel("col2im") if cols.dtype in _accelerate.DTYPES else None
+        if compiled is not None and channels >= _FEW_CHANNELS and cols.flags.c_contiguous:
             compiled(cols, out, *self.strides, *self.dilation)
         else:
             for a in range(self.kernel[0]):
                 for b in range(self.kernel[1]):
                     tap = self.tap(out, a, b)
                     tap += cols[:, :, :, a, b]  # a view of `out`: the add lands in place
-        if self.padding_is_zero:
-            return out
-        (top, _), (left, _) = self.pads
-        return out[:, top : top + self.size[0], left : left + self.size[1]]
+        return self.unpad(out)
