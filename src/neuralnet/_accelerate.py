@@ -207,8 +207,62 @@ def _compile() -> dict[str, Callable[..., Any]]:
                             for c in range(channels):
                                 out[n, row, col, c] += cols[n, i, j, a, b, c]
 
+    @njit(cache=True, error_model="numpy")
+    def max_pool(
+        x, y, argmax, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left
+    ):  # pragma: no cover
+        # y[n, i, j, c] = the max of x over the window of (i, j), positions outside x being
+        # padding that never wins; argmax = the window position a·p_w + b of its first maximum, or
+        # 255 where the maximum is NaN (NumPy's path routes no gradient there either).
+        batch, height, width, channels = x.shape
+        out_h, out_w = y.shape[1], y.shape[2]
+        for n in range(batch):
+            for i in range(out_h):
+                for j in range(out_w):
+                    first = True
+                    for a in range(pool_h):
+                        row = i * stride_h + a - pad_top
+                        if row < 0 or row >= height:
+                            continue
+                        for b in range(pool_w):
+                            col = j * stride_w + b - pad_left
+                            if col < 0 or col >= width:
+                                continue
+                            tap = a * pool_w + b
+                            for c in range(channels):
+                                value = x[n, row, col, c]
+                                if first:
+                                    y[n, i, j, c] = value
+                                    argmax[n, i, j, c] = 255 if np.isnan(value) else tap
+                                elif value > y[n, i, j, c]:
+                                    y[n, i, j, c] = value
+                                    argmax[n, i, j, c] = tap
+                                elif np.isnan(value) and argmax[n, i, j, c] != 255:
+                                    y[n, i, j, c] = value  # NaN wins, as with np.maximum
+                                    argmax[n, i, j, c] = 255
+                            first = False
+
+    @njit(cache=True, error_model="numpy")
+    def max_pool_backward(
+        grad_y, argmax, grad_x, pool_w, stride_h, stride_w, pad_top, pad_left
+    ):  # pragma: no cover
+        # grad_x (zeros) += grad_y at the first maximum of each window, recorded by max_pool.
+        batch, out_h, out_w, channels = grad_y.shape
+        for n in range(batch):
+            for i in range(out_h):
+                for j in range(out_w):
+                    for c in range(channels):
+                        tap = argmax[n, i, j, c]
+                        if tap == 255:
+                            continue
+                        row = i * stride_h + tap // pool_w - pad_top
+                        col = j * stride_w + tap % pool_w - pad_left
+                        grad_x[n, row, col, c] += grad_y[n, i, j, c]
+
     return {
         "adam": adam,
+        "max_pool": max_pool,
+        "max_pool_backward": max_pool_backward,
         "col2im": col2im,
         "bias_relu": bias_relu,
         "relu_backward_bias_grad": relu_backward_bias_grad,

@@ -29,7 +29,7 @@ def _grid():
         CLASSES_1D + CLASSES_2D, (1, 2), ("valid", "same", "causal"), (1, 2),
         ("channels_last", "channels_first"),
     ):  # fmt: skip
-        if stride > 1 and dilation > 1:
+        if stride > 1 and dilation > 1 and not name.startswith(("Depthwise", "Separable")):
             continue  # rejected, as in Keras (tested below)
         if padding == "causal" and name != "Conv1D":
             continue
@@ -281,3 +281,70 @@ def test_batch_normalization_over_the_channel_axis_of_images(rng):
         np.testing.assert_allclose(y.mean(axis=reduce), 0, atol=1e-5)
         assert layer.params["gamma"].shape == (2,)
         check_gradients(layers.BatchNormalization(axis=axis), input_shape=shape)
+
+
+def test_a_shared_convolution_called_twice_has_exact_gradients():
+    # Each call keeps its own windows (its own im2col buffer), and the gradients of both add up.
+    with neuralnet.config.floatx_scope("float64"):
+        _check_shared_convolution()
+
+
+def _check_shared_convolution():
+    x = neuralnet.Input((6, 6, 2))
+    shared = layers.Conv2D(2, 3, padding="same", activation="tanh")
+    h1 = shared(x)
+    h2 = shared(layers.Conv2D(2, 1)(h1))
+    out = layers.Dense(1)(layers.Flatten()(layers.Add()([h1, h2])))
+    model = neuralnet.Model(x, out)
+    model.compile("sgd", "mse")
+    rng = np.random.default_rng(2)
+    check_gradients(model, rng.standard_normal((3, 6, 6, 2)), rng.standard_normal((3, 1)))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_compiled_col2im_equals_the_numpy_scatter(dtype):
+    from neuralnet import _accelerate
+    from neuralnet.layers.sliding_windows import SlidingWindows
+
+    if _accelerate.kernel("col2im") is None:
+        pytest.skip("numba is not installed (the [fast] extra)")
+    rng = np.random.default_rng(3)
+    for strides, dilation, pads in [((1, 1), (1, 1), ((1, 1), (1, 1))),
+                                    ((2, 3), (1, 1), ((0, 1), (2, 0))),
+                                    ((1, 1), (2, 2), ((0, 0), (0, 0)))]:  # fmt: skip
+        windows = SlidingWindows((9, 8), (3, 2), strides, dilation, pads)
+        # Small integers add up exactly in any order: the two paths must agree bit for bit.
+        cols = rng.integers(-8, 8, windows.cols_shape(4, 16)).astype(dtype)
+        compiled = windows.scatter(cols)
+        neuralnet.config.set_accelerator(None)
+        try:
+            plain = windows.scatter(cols)
+        finally:
+            neuralnet.config.set_accelerator("auto")
+        np.testing.assert_array_equal(compiled, plain)
+        # and im2col is the adjoint: <gather(x), cols> = <x, scatter(cols)>
+        x = rng.standard_normal((4, 9, 8, 16)).astype(dtype)
+        np.testing.assert_allclose(
+            np.sum(windows.gather(x).astype(np.float64) * cols),
+            np.sum(x.astype(np.float64) * compiled), rtol=1e-12,
+        )  # fmt: skip
+
+
+def test_every_convolution_saves_and_loads(tmp_path, rng):
+    inputs = neuralnet.Input((9, 9, 3))
+    h = layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    h = layers.DepthwiseConv2D(3, depth_multiplier=2, strides=2)(h)
+    h = layers.SeparableConv2D(5, 2, data_format="channels_first")(h)
+    h = layers.Conv2DTranspose(3, 3, strides=2, output_padding=1)(h)
+    seq = layers.Reshape((-1, 3))(h)
+    seq = layers.Conv1D(4, 3, padding="causal", dilation_rate=2)(seq)
+    seq = layers.Conv1DTranspose(2, 2, strides=2)(seq)
+    model = neuralnet.Model(inputs, layers.Dense(1)(layers.Flatten()(seq)))
+    x = rng.standard_normal((2, 9, 9, 3)).astype(np.float32)
+    path = tmp_path / "convolutions.keras"
+    model.save(path)
+    loaded = neuralnet.models.load_model(path)
+    np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    assert [type(layer).__name__ for layer in loaded.layers] == [
+        type(layer).__name__ for layer in model.layers
+    ]

@@ -60,6 +60,75 @@ LAYER_CASES = {
     "Minimum": ({}, [(4, 3), (4, 3)]),
     "Concatenate": ({"axis": -1}, [(4, 3), (4, 2)]),
     "Dot": ({"axes": 1, "normalize": True}, [(4, 3), (4, 3)]),
+    # convolution.py
+    "Conv1D": (
+        {"filters": 2, "kernel_size": 2, "activation": "tanh", "bias_initializer": "random_normal"},
+        (2, 5, 3),
+    ),
+    "Conv2D": (
+        {
+            "filters": 2,
+            "kernel_size": 2,
+            "strides": 2,
+            "padding": "same",
+            "bias_initializer": "random_normal",
+        },
+        (2, 5, 4, 3),
+    ),
+    "Conv1DTranspose": (
+        {"filters": 2, "kernel_size": 3, "strides": 2, "bias_initializer": "random_normal"},
+        (2, 3, 2),
+    ),
+    "Conv2DTranspose": (
+        {
+            "filters": 2,
+            "kernel_size": 2,
+            "strides": 2,
+            "padding": "same",
+            "bias_initializer": "random_normal",
+        },
+        (2, 3, 2, 2),
+    ),
+    "DepthwiseConv1D": (
+        {"kernel_size": 2, "depth_multiplier": 2, "bias_initializer": "random_normal"},
+        (2, 4, 2),
+    ),
+    "DepthwiseConv2D": (
+        {"kernel_size": 2, "data_format": "channels_first", "bias_initializer": "random_normal"},
+        (2, 2, 3, 4),
+    ),
+    "SeparableConv1D": (
+        {"filters": 3, "kernel_size": 2, "bias_initializer": "random_normal"},
+        (2, 4, 2),
+    ),
+    "SeparableConv2D": (
+        {
+            "filters": 2,
+            "kernel_size": 2,
+            "depth_multiplier": 2,
+            "bias_initializer": "random_normal",
+        },
+        (2, 3, 3, 2),
+    ),
+    # pooling.py
+    "MaxPooling1D": ({"pool_size": 2}, (2, 6, 3)),
+    "MaxPooling2D": ({"pool_size": 2, "strides": 1, "padding": "same"}, (2, 3, 4, 2)),
+    "AveragePooling1D": ({"pool_size": 3, "strides": 2, "padding": "same"}, (2, 5, 2)),
+    "AveragePooling2D": ({"pool_size": 2}, (2, 4, 4, 2)),
+    "GlobalAveragePooling1D": ({}, (2, 5, 3)),
+    "GlobalAveragePooling2D": ({"keepdims": True}, (2, 3, 4, 2)),
+    "GlobalMaxPooling1D": ({"data_format": "channels_first"}, (2, 3, 5)),
+    "GlobalMaxPooling2D": ({}, (2, 3, 4, 2)),
+    # resizing.py
+    "UpSampling1D": ({"size": 3}, (2, 3, 2)),
+    "UpSampling2D": ({"size": 2, "interpolation": "bilinear"}, (2, 3, 2, 2)),
+    "ZeroPadding1D": ({"padding": (1, 2)}, (2, 3, 2)),
+    "ZeroPadding2D": ({"padding": ((1, 0), (2, 1))}, (2, 3, 2, 2)),
+    "Cropping1D": ({"cropping": (1, 2)}, (2, 6, 2)),
+    "Cropping2D": ({"cropping": ((1, 0), (0, 2))}, (2, 4, 5, 2)),
+    # spatial_dropout.py
+    "SpatialDropout1D": ({"rate": 0.4, "seed": 3}, (4, 5, 6)),
+    "SpatialDropout2D": ({"rate": 0.4, "seed": 3}, (4, 3, 3, 6)),
 }
 
 

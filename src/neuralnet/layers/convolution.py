@@ -52,6 +52,9 @@ class BaseConv(Layer):
     """
 
     rank = 2
+    # Keras rejects strides > 1 with dilation > 1 for Conv and ConvTranspose (not for depthwise
+    # and separable convolutions), so neuralnet does too, for files that travel both ways.
+    _strided_dilation_unsupported = False
 
     def __init__(
         self,
@@ -80,7 +83,11 @@ class BaseConv(Layer):
         self.bias_initializer = initializers_module.get(bias_initializer)
         self.bias_regularizer = regularizers_module.get(bias_regularizer)
         self.activity_regularizer = regularizers_module.get(activity_regularizer)
-        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+        if (
+            self._strided_dilation_unsupported
+            and max(self.strides) > 1
+            and max(self.dilation_rate) > 1
+        ):
             raise ValueError(
                 f"{owner_name(self)}: strides > 1 together with dilation_rate > 1 is not "
                 f"supported (as in Keras), received strides={self.strides} and "
@@ -349,6 +356,8 @@ class Conv(BaseConv):
         self.kernel_initializer = initializers_module.get(kernel_initializer)
         self.kernel_regularizer = regularizers_module.get(kernel_regularizer)
 
+    _strided_dilation_unsupported = True
+
     def _allows_causal(self) -> bool:
         return self.rank == 1
 
@@ -382,11 +391,10 @@ class Conv(BaseConv):
             for channels, filters in self._group_slices(x4.shape[3]):
                 group_cols = cols[..., channels].reshape(rows, -1)
                 z2[:, filters] = group_cols @ kernel[..., filters].reshape(group_cols.shape[1], -1)
-        if training:
-            self._cols, self._windows_used = cols, windows  # dJ/dW needs the windows
-        else:
-            self._pool.give(cols)
-            self._cols = None
+        # dJ/dW needs the windows. They are kept in inference too (a backward pass may follow a
+        # call with training=False, for a frozen layer or for dJ/dx of a trained model); the
+        # buffer goes back to the pool when a backward pass has used it.
+        self._cols, self._windows_used = cols, windows
         return z2, shape4
 
     def _group_slices(self, channels: int) -> list[tuple[slice, slice]]:
@@ -400,9 +408,7 @@ class Conv(BaseConv):
     def _linear_backward(self, grad_z2):
         cols, kernel = self._cols, self.params["kernel"]
         if cols is None:
-            raise RuntimeError(
-                f"{owner_name(self)}: backward() needs a forward pass with training=True first."
-            )
+            raise RuntimeError(f"{owner_name(self)}: backward() needs a forward pass first.")
         self._cols = None
         rows = grad_z2.shape[0]
         if self.groups == 1:
@@ -496,6 +502,8 @@ class ConvTranspose(BaseConv):
     so `y = col2im(x · Wᵀ)` and backward is an im2col of dJ/dy: dJ/dx = im2col(dJ/dy) · W,
     dJ/dW = im2col(dJ/dy)ᵀ · x. The output size and the padding p follow Keras 3's rules.
     """
+
+    _strided_dilation_unsupported = True
 
     def __init__(
         self,
