@@ -212,9 +212,11 @@ def _compile() -> dict[str, Callable[..., Any]]:
         x, y, argmax, pool_h, pool_w, stride_h, stride_w, pad_top, pad_left
     ):  # pragma: no cover
         # y[n, i, j, c] = the max of x over the window of (i, j), positions outside x being
-        # padding that never wins; argmax = the window position a·p_w + b of its first maximum, or
-        # 255 where the maximum is NaN (NumPy's path routes no gradient there either).
+        # padding that never wins; argmax = the window position a·p_w + b of its first maximum.
+        # A NaN wins, as with np.maximum, and its gradient goes to the window's last position, as
+        # on NumPy's path (which finds no maximum equal to NaN).
         batch, height, width, channels = x.shape
+        last = pool_h * pool_w - 1
         out_h, out_w = y.shape[1], y.shape[2]
         for n in range(batch):
             for i in range(out_h):
@@ -233,31 +235,32 @@ def _compile() -> dict[str, Callable[..., Any]]:
                                 value = x[n, row, col, c]
                                 if first:
                                     y[n, i, j, c] = value
-                                    argmax[n, i, j, c] = 255 if np.isnan(value) else tap
+                                    argmax[n, i, j, c] = last if np.isnan(value) else tap
                                 elif value > y[n, i, j, c]:
                                     y[n, i, j, c] = value
                                     argmax[n, i, j, c] = tap
-                                elif np.isnan(value) and argmax[n, i, j, c] != 255:
-                                    y[n, i, j, c] = value  # NaN wins, as with np.maximum
-                                    argmax[n, i, j, c] = 255
+                                elif np.isnan(value):
+                                    y[n, i, j, c] = value
+                                    argmax[n, i, j, c] = last
                             first = False
 
     @njit(cache=True, error_model="numpy")
     def max_pool_backward(
         grad_y, argmax, grad_x, pool_w, stride_h, stride_w, pad_top, pad_left
     ):  # pragma: no cover
-        # grad_x (zeros) += grad_y at the first maximum of each window, recorded by max_pool.
+        # grad_x (zeros) += grad_y at the first maximum of each window, recorded by max_pool
+        # (nothing where that position is padding, which only a NaN's window can point at).
         batch, out_h, out_w, channels = grad_y.shape
+        height, width = grad_x.shape[1], grad_x.shape[2]
         for n in range(batch):
             for i in range(out_h):
                 for j in range(out_w):
                     for c in range(channels):
                         tap = argmax[n, i, j, c]
-                        if tap == 255:
-                            continue
                         row = i * stride_h + tap // pool_w - pad_top
                         col = j * stride_w + tap % pool_w - pad_left
-                        grad_x[n, row, col, c] += grad_y[n, i, j, c]
+                        if 0 <= row < height and 0 <= col < width:
+                            grad_x[n, row, col, c] += grad_y[n, i, j, c]
 
     return {
         "adam": adam,

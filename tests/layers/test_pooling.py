@@ -393,3 +393,34 @@ def test_in_a_sequential_model(rng):
     expected = x.reshape(5, 4, 2, 4, 2, 3).max(axis=(2, 4)).mean(axis=(1, 2))
     np.testing.assert_allclose(y, expected, rtol=1e-6)
     assert model.layers[-1].output_shape == (None, 3)
+
+
+@pytest.mark.parametrize(
+    ("pool", "strides", "padding"),
+    [(2, None, "valid"), (3, 2, "same"), ((2, 3), 1, "same"), (3, 1, "valid")],
+)
+def test_compiled_max_pooling_equals_the_numpy_path(pool, strides, padding):
+    from neuralnet import _accelerate, config
+    from neuralnet.layers.pooling import MaxPooling1D, MaxPooling2D
+
+    if _accelerate.kernel("max_pool") is None:
+        pytest.skip("numba is not installed (the [fast] extra)")
+    rng = np.random.default_rng(11)
+    # Small integers: many ties (the first maximum must win on both paths) and exact sums where
+    # overlapping windows send gradients to one input; one NaN, which both paths propagate.
+    x = rng.integers(-3, 3, (3, 7, 8, 4)).astype(np.float32)
+    x[0, 2, 3, 1] = np.nan
+    results = []
+    for mode in ("auto", None):
+        config.set_accelerator(mode)
+        try:
+            for layer in (MaxPooling2D(pool, strides, padding), MaxPooling1D(3, strides, padding)):
+                xi = x if isinstance(layer, MaxPooling2D) else x[:, 0]
+                y = layer(xi, training=True)
+                g = np.random.default_rng(5).integers(-4, 4, y.shape).astype(np.float32)
+                results.append((y, layer.backward(g)))
+        finally:
+            config.set_accelerator("auto")
+    for (y_compiled, g_compiled), (y_plain, g_plain) in zip(results[:2], results[2:]):
+        np.testing.assert_array_equal(y_compiled, y_plain)
+        np.testing.assert_array_equal(g_compiled, g_plain)
