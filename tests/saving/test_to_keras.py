@@ -376,7 +376,56 @@ def _small_compiled(make_optimizer):
 
 
 # name -> builder; compiled models are trained (2 epochs of 3 batches) before saving.
+def convolutions_2d(rng):
+    inputs = layers.Input((12, 11, 3), name="image")
+    h = layers.Conv2D(6, 3, padding="same", activation="relu", groups=3)(inputs)
+    h = layers.MaxPooling2D(2, padding="same")(h)
+    h = layers.BatchNormalization()(h)
+    h = layers.DepthwiseConv2D(3, depth_multiplier=2, strides=2, dilation_rate=1)(h)
+    h = layers.SeparableConv2D(4, 2, padding="same", data_format="channels_first")(h)
+    h = layers.Conv2DTranspose(5, 3, strides=2, padding="same", output_padding=1)(h)
+    h = layers.ZeroPadding2D(((1, 0), (0, 2)))(h)
+    h = layers.Cropping2D(((0, 1), (1, 0)))(h)
+    h = layers.UpSampling2D(2, interpolation="bilinear")(h)
+    h = layers.SpatialDropout2D(0.3, seed=1)(h)
+    h = layers.AveragePooling2D(3, strides=2, padding="same")(h)
+    a = layers.GlobalAveragePooling2D()(h)
+    b = layers.GlobalMaxPooling2D(keepdims=True)(h)
+    out = layers.Dense(2)(layers.Concatenate()([a, layers.Flatten()(b)]))
+    model = models.Model(inputs, out, name="convolutions_2d")
+    _perturb(model, rng)
+    return model, [_normal(rng, 3, 12, 11, 3)]
+
+
+def convolutions_1d(rng):
+    model = models.Sequential(
+        [
+            layers.Input((16, 2), name="series"),
+            layers.Conv1D(4, 3, padding="causal", dilation_rate=2, activation="tanh"),
+            layers.MaxPooling1D(2),
+            layers.SeparableConv1D(3, 2, depth_multiplier=2, padding="same"),
+            layers.DepthwiseConv1D(2, data_format="channels_first"),
+            layers.Conv1DTranspose(3, 3, strides=2),
+            layers.ZeroPadding1D((2, 1)),
+            layers.Cropping1D((1, 2)),
+            layers.UpSampling1D(2),
+            layers.SpatialDropout1D(0.2, seed=3),
+            layers.AveragePooling1D(3, padding="same"),
+            layers.GlobalMaxPooling1D(),
+            layers.Reshape((3, 1)),
+            layers.GlobalAveragePooling1D(),
+            layers.Dense(2),
+        ],
+        name="convolutions_1d",
+    )
+    model.compile(optimizer=optimizers.RMSprop(learning_rate=0.01), loss="mse")
+    _fit(model, [_normal(rng, 16, 16, 2)], [_normal(rng, 16, 2)])
+    return model, [_normal(rng, 4, 16, 2)]
+
+
 MODEL_CASES = {
+    "convolutions_2d": convolutions_2d,
+    "convolutions_1d": convolutions_1d,
     "dense_activations": dense_activations,
     "activation_layers": activation_layers,
     "initializers_regularizers": initializers_regularizers,

@@ -44,6 +44,8 @@ INERT_KERAS_OPTIONS: dict[str, tuple[Any, ...]] = {
     "beta_constraint": (None,),
     "gamma_constraint": (None,),
     "alpha_constraint": (None,),
+    "depthwise_constraint": (None,),
+    "pointwise_constraint": (None,),
     "quantization_config": (None,),
     "lora_rank": (None,),
     "lora_alpha": (None,),
@@ -214,6 +216,8 @@ def layer_to_keras(layer: Any) -> dict[str, Any]:
         config.setdefault("dtype", layer.dtype)
         if type(layer).__name__ not in _SEEDED_LAYERS:
             config.pop("seed", None)  # neuralnet seeds initializers by layer; Keras has no such key
+        for key in _KERAS_LACKS.get(type(layer).__name__, ()):
+            config.pop(key, None)
     entry = keras_entry(layer, "layer", config)
     shape = getattr(layer, "_build_input_shape", None)
     if layer.built and shape is not None and type(layer).__name__ != "InputLayer":
@@ -221,7 +225,10 @@ def layer_to_keras(layer: Any) -> dict[str, Any]:
     return entry
 
 
-_SEEDED_LAYERS = {"Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout"}
+_SEEDED_LAYERS = {"Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout",
+                  "SpatialDropout1D", "SpatialDropout2D"}  # fmt: skip
+# Keys of neuralnet's config that a Keras class's __init__ does not take.
+_KERAS_LACKS = {"SpatialDropout1D": ("trainable",), "SpatialDropout2D": ("trainable",)}
 
 
 def _shape_to_json(shape: Any) -> Any:

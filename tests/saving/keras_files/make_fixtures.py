@@ -169,6 +169,8 @@ def _like_targets(rng: np.random.Generator, y: np.ndarray, n: int) -> np.ndarray
         return _one_hot(rng, n, y.shape[-1])
     if np.all((y == 0) | (y == 1)):
         return rng.integers(0, 2, (n, *y.shape[1:])).astype("float32")
+    if y.ndim == 1 and np.all(y == np.round(y)) and y.min() >= 0:  # sparse class labels
+        return rng.integers(0, int(y.max()) + 1, n).astype(y.dtype)
     return _normal(rng, n, *y.shape[1:])
 
 
@@ -566,6 +568,61 @@ def rmsprop_prelu_cce() -> None:
     save_fixture(name, model, [_normal(rng, 7, 5)], (xs, ys))
 
 
+def convnet_rmsprop_cce() -> None:
+    """A small image classifier with every 2-D convolution and pooling layer, BatchNormalization
+    over channels, RMSprop, sparse categorical cross-entropy: training continues as in Keras."""
+    name = "convnet_rmsprop_cce"
+    rng = _seed(name)
+    model = keras.Sequential(
+        [
+            keras.Input((9, 8, 2)),
+            layers.Conv2D(4, 3, padding="same", activation="relu"),
+            layers.BatchNormalization(),
+            layers.MaxPooling2D(2, padding="same"),
+            layers.DepthwiseConv2D(2, depth_multiplier=2, activation="tanh"),
+            layers.SeparableConv2D(4, 2, strides=2, padding="same"),
+            layers.Conv2DTranspose(3, 3, strides=2, padding="same", activation="relu"),
+            layers.AveragePooling2D(2),
+            layers.ZeroPadding2D(1),
+            layers.Conv2D(5, 2, strides=2, dilation_rate=1, activation="sigmoid"),
+            layers.GlobalAveragePooling2D(),
+            layers.Dense(3, activation="softmax"),
+        ],
+        name="convnet_rmsprop_cce",
+    )
+    model.compile(
+        optimizer=optimizers.RMSprop(learning_rate=0.01),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    xs, ys = [_normal(rng, 16, 9, 8, 2)], [rng.integers(0, 3, 16).astype("float32")]
+    _pretrain(model, xs, ys, rng)
+    save_fixture(name, model, [_normal(rng, 5, 9, 8, 2)], (xs, ys))
+
+
+def conv1d_adam_mse() -> None:
+    """Sequential on sequences: causal dilated Conv1D, pooling, Conv1DTranspose, Adam, MSE."""
+    name = "conv1d_adam_mse"
+    rng = _seed(name)
+    model = keras.Sequential(
+        [
+            keras.Input((12, 3)),
+            layers.Conv1D(4, 3, padding="causal", dilation_rate=2, activation="tanh"),
+            layers.MaxPooling1D(2),
+            layers.Conv1DTranspose(2, 3, strides=2, padding="same"),
+            layers.UpSampling1D(2),
+            layers.Cropping1D((1, 1)),
+            layers.GlobalMaxPooling1D(),
+            layers.Dense(2),
+        ],
+        name="conv1d_adam_mse",
+    )
+    model.compile(optimizer=optimizers.Adam(learning_rate=0.01), loss="mse")
+    xs, ys = [_normal(rng, 16, 12, 3)], [_normal(rng, 16, 2)]
+    _pretrain(model, xs, ys, rng)
+    save_fixture(name, model, [_normal(rng, 5, 12, 3)], (xs, ys))
+
+
 def functional_two_in_two_out() -> None:
     """Functional, two inputs and two outputs, Concatenate and Add inside, Adam(learning_rate=
     0.005), losses ["mse", "binary_crossentropy"] with loss_weights [1.0, 0.5], metrics
@@ -640,6 +697,8 @@ FIXTURES = [
     rmsprop_prelu_cce,
     functional_two_in_two_out,
     nested_functional_in_sequential,
+    convnet_rmsprop_cce,
+    conv1d_adam_mse,
 ]
 
 
