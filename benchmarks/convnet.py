@@ -11,6 +11,8 @@ inputs (random, the same for every framework), shuffled mini-batches. Each frame
         --torch-python /path/to/venv-with-torch/bin/python --keras-python /path/to/keras-jax/python
 
 A framework whose Python is not given runs with this interpreter (and is skipped if it is missing).
+`--layer-times` also prints where a neuralnet step goes: each layer's forward and backward time per
+step (wall clock around each call, in the timed epochs), and the rest (loss, optimizer, batching).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ rng = np.random.default_rng(0)
 x = rng.random((n, 28, 28, 1), dtype=np.float32)
 y = rng.integers(0, 10, n)
 times = []
+layer_times = {}
 
 if framework == "neuralnet":
     sys.path.insert(0, spec["src"])
@@ -47,10 +50,24 @@ if framework == "neuralnet":
     ])
     model.compile(optimizer=nn.optimizers.RMSprop(1e-3), loss="sparse_categorical_crossentropy")
     model.fit(x[: batch * 3], y[: batch * 3], batch_size=batch, epochs=1, verbose=0)
+    if spec["layer_times"]:
+        for layer in model.layers:
+            for method in ("forward", "backward"):
+                def timed(*args, _call=getattr(layer, method), _key=f"{layer.name}.{method}",
+                          **kwargs):
+                    begin = time.perf_counter()
+                    out = _call(*args, **kwargs)
+                    layer_times[_key] = layer_times.get(_key, 0.0) + time.perf_counter() - begin
+                    return out
+                setattr(layer, method, timed)
     for _ in range(epochs):
         start = time.perf_counter()
         model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
         times.append(time.perf_counter() - start)
+    steps = epochs * -(-n // batch)
+    layer_times = {key: value / steps for key, value in layer_times.items()}
+    if layer_times:
+        layer_times["rest"] = sum(times) / steps - sum(layer_times.values())
 
 elif framework == "torch":
     import torch
@@ -100,7 +117,7 @@ elif framework == "keras-jax":
         model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
         times.append(time.perf_counter() - start)
 
-print(json.dumps(times))
+print(json.dumps({"times": times, "layers": layer_times}))
 """
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -108,9 +125,9 @@ SRC = os.path.join(os.path.dirname(HERE), "src")
 
 
 def run(framework: str, python: str, samples: int, batch: int, epochs: int,
-        threads: int) -> list[float] | None:  # fmt: skip
+        threads: int, layer_times: bool = False) -> dict | None:  # fmt: skip
     spec = {"framework": framework, "samples": samples, "batch": batch, "epochs": epochs,
-            "threads": threads, "src": SRC}  # fmt: skip
+            "threads": threads, "src": SRC, "layer_times": layer_times}  # fmt: skip
     environment = {
         **os.environ,
         "OMP_NUM_THREADS": str(threads),
@@ -135,18 +152,25 @@ def main() -> None:
     parser.add_argument("--frameworks", default="neuralnet,torch,keras-jax")
     parser.add_argument("--torch-python", default=sys.executable)
     parser.add_argument("--keras-python", default=sys.executable)
+    parser.add_argument(
+        "--layer-times",
+        action="store_true",
+        help="neuralnet: time each layer's forward and backward per step",
+    )
     args = parser.parse_args()
     pythons = {"neuralnet": sys.executable, "torch": args.torch_python,
                "keras-jax": args.keras_python}  # fmt: skip
     print(f"W5 convnet, {args.samples} samples, {args.threads} threads, best (median) of "
           f"{args.epochs} epochs, seconds per epoch", flush=True)  # fmt: skip
     for batch in (int(b) for b in args.batch.split(",")):
-        row = {}
+        row, profile = {}, {}
         for framework in args.frameworks.split(","):
-            times = run(framework, pythons[framework], args.samples, batch, args.epochs,
-                        args.threads)  # fmt: skip
-            if times:
+            result = run(framework, pythons[framework], args.samples, batch, args.epochs,
+                         args.threads, args.layer_times and framework == "neuralnet")  # fmt: skip
+            if result:
+                times = result["times"]
                 row[framework] = (min(times), statistics.median(times))
+                profile = result["layers"] or profile
         cells = ", ".join(
             f"{name} {best:.2f} ({median:.2f})" for name, (best, median) in row.items()
         )
@@ -155,6 +179,10 @@ def main() -> None:
             for name, (best, _) in row.items():
                 if name != "neuralnet":
                     print(f"  neuralnet throughput / {name}: {best / row['neuralnet'][0]:.2f}x")
+        if args.layer_times and profile:
+            print("  neuralnet, ms per step:", flush=True)
+            for key, seconds in profile.items():
+                print(f"    {key:28s} {seconds * 1e3:7.2f}")
 
 
 if __name__ == "__main__":

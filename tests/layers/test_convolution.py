@@ -348,3 +348,18 @@ def test_every_convolution_saves_and_loads(tmp_path, rng):
     assert [type(layer).__name__ for layer in loaded.layers] == [
         type(layer).__name__ for layer in model.layers
     ]
+
+
+def test_image_data_format_sets_the_default_layout():
+    assert neuralnet.config.image_data_format() == "channels_last"
+    neuralnet.config.set_image_data_format("channels_first")
+    try:
+        layer = layers.Conv2D(4, 3)
+        assert layer.data_format == "channels_first"
+        assert layer(np.zeros((1, 2, 6, 6), np.float32)).shape == (1, 4, 4, 4)
+        assert layers.MaxPooling2D().data_format == "channels_first"
+    finally:
+        neuralnet.config.set_image_data_format("channels_last")
+    assert layers.Conv2D(4, 3).data_format == "channels_last"
+    with pytest.raises(ValueError, match=r"Unknown data_format 'NCHW'"):
+        neuralnet.config.set_image_data_format("NCHW")
