@@ -211,8 +211,14 @@ class BaseConv(Layer):
                 conv_utils.conv_padding(n, k, s, d, self.padding)
                 for n, k, s, d in zip(size, kernel, strides, dilation)
             )
-            windows = self._windows[size] = SlidingWindows(size, kernel, strides, dilation, pads)
+            windows = SlidingWindows(size, kernel, strides, dilation, pads)
+            self._remember_windows(size, windows)
         return windows
+
+    def _remember_windows(self, size: tuple[int, int], windows: SlidingWindows) -> None:
+        if len(self._windows) >= 8:  # images of many sizes: keep the memory bounded
+            self._windows.clear()
+        self._windows[size] = windows
 
     # -- forward and backward -----------------------------------------------------------------
 
@@ -584,7 +590,7 @@ class ConvTranspose(BaseConv):
                 pads.append((p, padded - p - length))
                 out.append(length)
             windows = SlidingWindows(tuple(out), kernel, strides, dilation, tuple(pads), size)
-            self._windows[size] = windows
+            self._remember_windows(size, windows)
         return windows
 
     def _linear(self, x4, training):

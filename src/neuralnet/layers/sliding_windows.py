@@ -43,7 +43,10 @@ class BufferPool:
         return free.pop() if free else np.empty(shape, dtype=dtype)
 
     def give(self, array: np.ndarray) -> None:
-        free = self._free.setdefault((array.shape, array.dtype.str), [])
+        key = (array.shape, array.dtype.str)
+        if key not in self._free and len(self._free) >= 8:  # many batch sizes: stay bounded
+            self._free.clear()
+        free = self._free.setdefault(key, [])
         if len(free) < 2:
             free.append(array)
 
