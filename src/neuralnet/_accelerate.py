@@ -245,6 +245,27 @@ def _compile() -> dict[str, Callable[..., Any]]:
                             first = False
 
     @njit(cache=True, error_model="numpy")
+    def max_pool_backward_tiled(grad_y, argmax, grad_x, pool_h, pool_w):  # pragma: no cover
+        # Windows that tile the input (strides = pool, no padding): every position a window covers
+        # is written once, grad_y at the window's first maximum and 0 elsewhere, so grad_x needs
+        # no zeroing beforehand (only the rows and columns no window covers, done by the caller).
+        batch, out_h, out_w, channels = grad_y.shape
+        zero = grad_y.dtype.type(0)
+        for n in range(batch):
+            for i in range(out_h):
+                for a in range(pool_h):
+                    row = i * pool_h + a
+                    for j in range(out_w):
+                        for b in range(pool_w):
+                            col = j * pool_w + b
+                            tap = a * pool_w + b
+                            for c in range(channels):
+                                if argmax[n, i, j, c] == tap:
+                                    grad_x[n, row, col, c] = grad_y[n, i, j, c]
+                                else:
+                                    grad_x[n, row, col, c] = zero
+
+    @njit(cache=True, error_model="numpy")
     def max_pool_backward(
         grad_y, argmax, grad_x, pool_w, stride_h, stride_w, pad_top, pad_left
     ):  # pragma: no cover
@@ -266,6 +287,7 @@ def _compile() -> dict[str, Callable[..., Any]]:
         "adam": adam,
         "max_pool": max_pool,
         "max_pool_backward": max_pool_backward,
+        "max_pool_backward_tiled": max_pool_backward_tiled,
         "col2im": col2im,
         "bias_relu": bias_relu,
         "relu_backward_bias_grad": relu_backward_bias_grad,

@@ -363,3 +363,27 @@ def test_image_data_format_sets_the_default_layout():
     assert layers.Conv2D(4, 3).data_format == "channels_last"
     with pytest.raises(ValueError, match=r"Unknown data_format 'NCHW'"):
         neuralnet.config.set_image_data_format("NCHW")
+
+
+@pytest.mark.parametrize(("strides", "padding"), [(1, "valid"), (2, "same"), (1, "same")])
+def test_chunked_convolution_equals_the_whole_batch_at_once(monkeypatch, strides, padding, rng):
+    # Large batches are convolved a few samples at a time (im2col chunks that stay in the cache);
+    # one sample per chunk must give the numbers of the whole batch at once, and exact gradients.
+    from neuralnet.layers import convolution
+
+    x = rng.standard_normal((5, 7, 6, 3))
+    grad_y = None
+    results = []
+    for chunk_bytes in (convolution._CHUNK_BYTES, 1):
+        monkeypatch.setattr(convolution, "_CHUNK_BYTES", chunk_bytes)
+        layer = layers.Conv2D(4, 3, strides=strides, padding=padding, activation="tanh",
+                              dtype="float64", seed=3)  # fmt: skip
+        y = layer(x, training=True)
+        if grad_y is None:
+            grad_y = rng.standard_normal(y.shape)
+        grad_x = layer.backward(grad_y)
+        results.append((y, grad_x, layer.grads["kernel"].copy(), layer.grads["bias"].copy()))
+        check_gradients(layers.Conv2D(2, 3, strides=strides, padding=padding),
+                        input_shape=(3, 5, 4, 2))  # fmt: skip
+    for whole, chunked in zip(*results):
+        np.testing.assert_allclose(chunked, whole, rtol=1e-12, atol=1e-12)

@@ -35,9 +35,17 @@ from neuralnet.layers import conv_utils
 from neuralnet.layers.layer import Layer, register_layer, shape_str
 from neuralnet.layers.sliding_windows import BufferPool, SlidingWindows
 
-# dJ/dx is assembled chunk by chunk of samples, each chunk's dJ/dcols (about this many bytes) still
-# in the cache when col2im adds it up, rather than one batch-sized dJ/dcols from memory.
+# The im2col matrix of a large batch does not fit in the cache (35 MB for a Conv2D(64, 3) on
+# 11x11x32 inputs and 256 samples): writing it, then reading it for the product, and again for
+# dJ/dW, each goes to memory. A chunk of samples at a time, about this many bytes of it, stays in
+# the cache from gather to product.
 _CHUNK_BYTES = 2 << 20
+
+
+def _chunk_samples(sample_bytes: int, batch: int) -> int:
+    """How many samples of `sample_bytes` of im2col matrix make one chunk (at least 1)."""
+    return max(1, min(batch, _CHUNK_BYTES // max(sample_bytes, 1)))
+
 
 # Activations that act along an axis rather than entry by entry: with channels-first outputs they
 # are applied in the user's layout (Keras applies them to the output as it is laid out).
@@ -384,24 +392,49 @@ class Conv(BaseConv):
 
     def _linear(self, x4, training):
         windows = self._conv_windows(x4.shape[1:3])
-        cols_shape = windows.cols_shape(x4.shape[0], x4.shape[3])
-        # (batch, H_out, W_out, k_h, k_w, C): one row per output position
-        cols = windows.gather(x4, out=self._pool.take(cols_shape, x4.dtype))
-        shape4 = (*cols_shape[:3], self.filters)
-        rows = shape4[0] * shape4[1] * shape4[2]
+        batch, channels = x4.shape[0], x4.shape[3]
+        cols_shape = windows.cols_shape(batch, channels)  # (batch, H_out, W_out, k_h, k_w, C)
+        per_sample = cols_shape[1] * cols_shape[2]
+        rows, width = batch * per_sample, cols_shape[3] * cols_shape[4] * channels
+        chunk = _chunk_samples(per_sample * width * x4.itemsize, batch)
         kernel = self.params["kernel"]
-        if self.groups == 1:
-            z2 = cols.reshape(rows, -1) @ kernel.reshape(-1, self.filters)
+        self._windows_used = windows
+        if self.groups > 1 or chunk == batch:
+            # The whole im2col matrix at once; kept for dJ/dW, back to the pool after backward.
+            cols = windows.gather(x4, out=self._pool.take(cols_shape, x4.dtype))
+            if self.groups == 1:
+                z2 = cols.reshape(rows, width) @ kernel.reshape(width, self.filters)
+            else:
+                z2 = np.empty((rows, self.filters), dtype=cols.dtype)
+                for group_channels, filters in self._group_slices(channels):
+                    group_cols = cols[..., group_channels].reshape(rows, -1)
+                    z2[:, filters] = group_cols @ kernel[..., filters].reshape(
+                        group_cols.shape[1], -1
+                    )
+            self._cols, self._x4 = cols, None
         else:
-            z2 = np.empty((rows, self.filters), dtype=cols.dtype)
-            for channels, filters in self._group_slices(x4.shape[3]):
-                group_cols = cols[..., channels].reshape(rows, -1)
-                z2[:, filters] = group_cols @ kernel[..., filters].reshape(group_cols.shape[1], -1)
-        # dJ/dW needs the windows. They are kept in inference too (a backward pass may follow a
-        # call with training=False, for a frozen layer or for dJ/dx of a trained model); the
-        # buffer goes back to the pool when a backward pass has used it.
-        self._cols, self._windows_used = cols, windows
-        return z2, shape4
+            # A chunk of samples at a time, its im2col matrix still in the cache for the product;
+            # backward gathers the windows of x again, chunk by chunk (see _chunk_samples).
+            z2 = np.empty((rows, self.filters), dtype=x4.dtype)
+            kernel2 = kernel.reshape(width, self.filters)
+            buffer = self._pool.take((chunk * per_sample, width), x4.dtype)
+            for start, stop, cols in self._chunks(windows, x4, buffer, chunk):
+                np.matmul(cols, kernel2, out=z2[start * per_sample : stop * per_sample])
+            self._pool.give(buffer)
+            self._cols, self._x4 = None, x4
+        return z2, (*cols_shape[:3], self.filters)
+
+    def _chunks(self, windows: SlidingWindows, x4: np.ndarray, buffer: np.ndarray, chunk: int):
+        """(start, stop, the im2col matrix of samples start..stop) for each chunk of the batch,
+        written into `buffer`."""
+        batch = x4.shape[0]
+        per_sample = buffer.shape[0] // chunk
+        for start in range(0, batch, chunk):
+            stop = min(start + chunk, batch)
+            cols = buffer[: (stop - start) * per_sample]
+            windows.gather(x4[start:stop],
+                           out=cols.reshape(windows.cols_shape(stop - start, x4.shape[3])))  # fmt: skip
+            yield start, stop, cols
 
     def _group_slices(self, channels: int) -> list[tuple[slice, slice]]:
         per_channels, per_filters = channels // self.groups, self.filters // self.groups
@@ -412,15 +445,18 @@ class Conv(BaseConv):
         ]  # fmt: skip
 
     def _linear_backward(self, grad_z2):
-        cols, kernel = self._cols, self.params["kernel"]
-        if cols is None:
+        cols, x4, kernel = self._cols, self._x4, self.params["kernel"]
+        if cols is None and x4 is None:
             raise RuntimeError(f"{owner_name(self)}: backward() needs a forward pass first.")
-        self._cols = None
+        self._cols = self._x4 = None
         rows = grad_z2.shape[0]
+        width = kernel.size // self.filters
+        kernel2 = kernel.reshape(width, self.filters)
+        grad_kernel2 = self.grads["kernel"].reshape(width, self.filters)
+        if x4 is not None:
+            return self._chunked_backward(x4, grad_z2, kernel2, grad_kernel2)
         if self.groups == 1:
-            kernel2 = kernel.reshape(-1, self.filters)
-            np.matmul(cols.reshape(rows, -1).T, grad_z2,
-                      out=self.grads["kernel"].reshape(kernel2.shape))  # fmt: skip
+            np.matmul(cols.reshape(rows, width).T, grad_z2, out=grad_kernel2)
             self._pool.give(cols)
             if not self.needs_input_gradient:
                 return None
@@ -440,14 +476,37 @@ class Conv(BaseConv):
         self._pool.give(cols)
         return None if grad_cols is None else self._windows_used.scatter(grad_cols)
 
+    def _chunked_backward(self, x4, grad_z2, kernel2, grad_kernel2):
+        """dJ/dW = Σ_chunks colsᵀ · dJ/dz and dJ/dx = col2im(dJ/dz · Wᵀ), a chunk of samples at a
+        time: the chunk's windows of x are gathered again, used for dJ/dW, then overwritten by
+        dJ/dcols and added back into dJ/dx while they are in the cache."""
+        windows = self._windows_used
+        batch, channels = x4.shape[0], x4.shape[3]
+        per_sample = grad_z2.shape[0] // batch
+        chunk = _chunk_samples(per_sample * kernel2.shape[0] * x4.itemsize, batch)
+        buffer = self._pool.take((chunk * per_sample, kernel2.shape[0]), x4.dtype)
+        needs_x = self.needs_input_gradient
+        grad_x_pad = windows.new_padded(batch, channels, x4.dtype) if needs_x else None
+        for start, stop, cols in self._chunks(windows, x4, buffer, chunk):
+            grad_z_chunk = grad_z2[start * per_sample : stop * per_sample]
+            if start == 0:
+                np.matmul(cols.T, grad_z_chunk, out=grad_kernel2)
+            else:
+                grad_kernel2 += cols.T @ grad_z_chunk
+            if needs_x:
+                np.matmul(grad_z_chunk, kernel2.T, out=cols)  # dJ/dcols, over the windows
+                windows.scatter(cols.reshape(windows.cols_shape(stop - start, channels)),
+                                out=grad_x_pad[start:stop])  # fmt: skip
+        self._pool.give(buffer)
+        return None if grad_x_pad is None else windows.unpad(grad_x_pad)
+
     def _assemble_input_gradient(
         self, grad_z2: np.ndarray, kernel2: np.ndarray, cols_shape: tuple[int, ...]
     ) -> np.ndarray:
-        """dJ/dx = col2im(dJ/dz · Wᵀ), a chunk of samples at a time (see _CHUNK_BYTES)."""
+        """dJ/dx = col2im(dJ/dz · Wᵀ), a chunk of samples at a time (see _chunk_samples)."""
         windows = self._windows_used
         batch, per_sample = cols_shape[0], grad_z2.shape[0] // cols_shape[0]
-        sample_bytes = per_sample * kernel2.shape[0] * grad_z2.itemsize
-        chunk = max(1, min(batch, _CHUNK_BYTES // max(sample_bytes, 1)))
+        chunk = _chunk_samples(per_sample * kernel2.shape[0] * grad_z2.itemsize, batch)
         grad_x_pad = windows.new_padded(batch, cols_shape[5], grad_z2.dtype)
         buffer = self._pool.take((chunk * per_sample, kernel2.shape[0]), grad_z2.dtype)
         for start in range(0, batch, chunk):

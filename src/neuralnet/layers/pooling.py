@@ -269,11 +269,19 @@ class _MaxPooling(_Pooling):
             return None
         grad_y2 = self._as_2d(grad_y)
         if self._argmax is not None:
-            grad_x = np.zeros(self._x_shape2, dtype=grad_y2.dtype)
-            (top, _), (left, _) = self._pads2
-            _accelerate.kernel("max_pool_backward")(
-                grad_y2, self._argmax, grad_x, self._pool2[1], *self._strides2, top, left
-            )
+            (top, bottom), (left, right) = self._pads2
+            (ph, pw), (oh, ow) = self._pool2, self._out2
+            if self._strides2 == tuple(self._pool2) and not (top or bottom or left or right):
+                # Windows that tile the input: one pass writes every covered position.
+                grad_x = np.empty(self._x_shape2, dtype=grad_y2.dtype)
+                _accelerate.kernel("max_pool_backward_tiled")(grad_y2, self._argmax, grad_x, ph, pw)
+                grad_x[:, oh * ph :] = 0  # rows and columns no window reached
+                grad_x[:, : oh * ph, ow * pw :] = 0
+            else:
+                grad_x = np.zeros(self._x_shape2, dtype=grad_y2.dtype)
+                _accelerate.kernel("max_pool_backward")(
+                    grad_y2, self._argmax, grad_x, pw, *self._strides2, top, left
+                )
             return self._from_2d(grad_x)
         xp, y = self._xp, self._y2
         grad_xp, write = self._grad_buffer(xp.shape, grad_y2.dtype)
