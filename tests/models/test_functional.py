@@ -269,3 +269,23 @@ def test_a_chain_deeper_than_the_recursion_limit_builds_trains_and_saves(tmp_pat
     model.save(str(tmp_path / "deep.keras"))
     loaded = neuralnet.models.load_model(str(tmp_path / "deep.keras"))
     np.testing.assert_array_equal(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+
+
+def test_a_models_own_input_and_output_as_in_keras():
+    # Keras 3: model.input / model.output are the tensors the model was built on, so a feature
+    # extractor is Model(model.input, model.layers[-2].output).
+    sequential = Sequential([Input((3,)), layers.Dense(4, activation="relu"), layers.Dense(2)])
+    assert sequential.input is sequential.inputs[0]
+    assert sequential.output is sequential.outputs[0]
+    features = Model(sequential.input, sequential.layers[-2].output)
+    x = np.ones((2, 3), np.float32)
+    np.testing.assert_array_equal(features.predict(x, verbose=0),
+                                  sequential.layers[0](x))  # fmt: skip
+    a, b = Input((2,), name="a"), Input((3,), name="b")
+    two = Model({"a": a, "b": b}, [layers.Dense(1)(a), layers.Dense(1)(b)])
+    assert two.input == {"a": a, "b": b}
+    assert isinstance(two.output, list) and len(two.output) == 2
+    # called as a layer on other tensors, a model keeps its own input and output (as in Keras)
+    own = sequential.input
+    sequential(Input((3,)))
+    assert sequential.input is own

@@ -130,6 +130,22 @@ class Model(Layer):
         return list(self.call_graph().graph.output_tensors)
 
     @property
+    def input(self) -> Any:
+        """The model's symbolic input(s), in the structure it was built with (Keras 3): what
+        `Model(inputs=model.input, outputs=model.layers[-2].output)` needs. Calling the model as a
+        layer on other tensors does not change them (in Keras its own node is its first)."""
+        inputs = self.inputs
+        format_inputs = getattr(self, "format_inputs", None)
+        if format_inputs is not None:
+            return format_inputs(inputs)
+        return inputs[0] if len(inputs) == 1 else inputs
+
+    @property
+    def output(self) -> Any:
+        """The model's symbolic output(s), in the structure it was built with (Keras 3)."""
+        return self.format_outputs(self.outputs)
+
+    @property
     def input_names(self) -> list[str]:
         """The keys of the inputs dict the model was built with, else the Input layers' names."""
         spec = self.call_graph()
