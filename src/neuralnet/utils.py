@@ -1,5 +1,6 @@
 """Helpers with Keras's names: seeding, one-hot encoding, resetting automatic names
-(`clear_session`, the same function as `neuralnet.backend.clear_session`)."""
+(`clear_session`, the same function as `neuralnet.backend.clear_session`), and `PyDataset`, the
+base class of data read one batch at a time."""
 
 from __future__ import annotations
 
@@ -8,8 +9,12 @@ from typing import Any
 import numpy as np
 
 from neuralnet import backend
+from neuralnet.training.batch_sources import PyDataset, unpack_batch
 
 clear_session = backend.clear_session
+unpack_x_y_sample_weight = unpack_batch
+__all__ = ["PyDataset", "clear_session", "register_keras_serializable", "set_random_seed",
+           "to_categorical", "unpack_x_y_sample_weight"]  # fmt: skip
 
 
 def set_random_seed(seed: int) -> None:

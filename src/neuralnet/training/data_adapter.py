@@ -90,8 +90,22 @@ def check_finite(where: str, name: str, array: np.ndarray) -> None:
     )
 
 
+def is_memory_mapped(array: Any) -> bool:
+    """Whether `array` is memory-mapped (`np.load(path, mmap_mode="r")`, `np.memmap`): such an
+    array is read, converted to floatx and checked one batch at a time, never as a whole."""
+    return isinstance(array, np.memmap)
+
+
 def as_float_array(array: Any, dtype: str, where: str, name: str) -> np.ndarray:
-    """`array` as a NumPy array of `dtype` (no copy when it already is one)."""
+    """`array` as a NumPy array of `dtype` (no copy when it already is one). A memory-mapped array
+    of numbers is returned as it is, to be converted batch by batch (see `read_batch`)."""
+    if is_memory_mapped(array):
+        if array.dtype.kind not in "biuf":
+            raise ValueError(
+                f"{where}: `{name}` must hold numbers, received a memory-mapped array of dtype "
+                f"{array.dtype}."
+            )
+        return array
     result = np.asarray(array)
     if result.dtype.kind not in "biuf":
         raise ValueError(
@@ -142,6 +156,44 @@ def take(array: np.ndarray | None, index: slice | np.ndarray) -> np.ndarray | No
     if isinstance(index, slice):
         return array[index]
     return np.take(array, index, axis=0)
+
+
+def read_batch(batch: np.ndarray, dtype: str, where: str, name: str) -> np.ndarray:
+    """A batch read from a memory-mapped input: in `dtype`, and checked for NaN and infinity
+    (which, for such an input, is checked here rather than over the whole file)."""
+    batch = batch.astype(dtype) if batch.dtype != dtype else np.asarray(batch)
+    check_finite(where, name, batch)
+    return batch
+
+
+class BatchReader:
+    """The batches of one input of `fit`: gathered into a buffer reused from batch to batch, and
+    for a memory-mapped input converted to floatx there (one batch of the file in memory at a
+    time). The batch it returns is valid until the next call."""
+
+    def __init__(self, array: np.ndarray, batch_size: int, where: str, name: str) -> None:
+        self.array = array
+        self.gather = BatchGatherer(batch_size)
+        self.lazy = is_memory_mapped(array)
+        self.where, self.name = where, name
+        self._converted: np.ndarray | None = None
+
+    def __call__(self, index: slice | np.ndarray) -> np.ndarray:
+        batch = self.gather(self.array, index)
+        if not self.lazy:
+            return batch
+        dtype = np.dtype(backend.floatx())
+        if batch.dtype == dtype:
+            batch = np.asarray(batch)
+        else:
+            buffer = self._converted
+            shape = (self.gather.batch_size,) + batch.shape[1:]
+            if buffer is None or buffer.shape != shape or buffer.dtype != dtype:
+                buffer = self._converted = np.empty(shape, dtype=dtype)
+            source, batch = batch, buffer[: len(batch)]
+            np.copyto(batch, source, casting="unsafe")
+        check_finite(self.where, self.name, batch)
+        return batch
 
 
 class BatchGatherer:
@@ -292,7 +344,7 @@ def check_inputs(model: Model, xs: list[np.ndarray], where: str, check_values: b
                 f"{where}: model {model.name!r} expects input {name!r} of shape {shape_str(shape)}"
                 f"{owner}; received an array of shape {shape_str(array.shape)}."
             )
-        if check_values:
+        if check_values and not is_memory_mapped(array):  # a mapped file: checked per batch
             check_finite(where, "x" if len(xs) == 1 else f"x[{name!r}]", array)
 
 

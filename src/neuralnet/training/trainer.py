@@ -16,6 +16,7 @@ shapes of the first data, and again whenever the model's outputs change) and the
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from collections.abc import Iterator
@@ -28,7 +29,7 @@ from neuralnet import callbacks as callbacks_module
 from neuralnet._validation import check_non_negative_int, check_positive_int
 from neuralnet.layers.node import graph_version
 from neuralnet.metrics import Mean
-from neuralnet.training import data_adapter
+from neuralnet.training import batch_sources, data_adapter
 from neuralnet.training.compile_utils import CompiledLoss, CompiledMetrics
 from neuralnet.training.plan import TrainingPlan
 
@@ -262,6 +263,15 @@ class Trainer:
                  callbacks: list | None = None, return_dict: bool = False) -> Any:  # fmt: skip
         where = "evaluate"
         batch_size = data_adapter.batch_size_or_default(batch_size, where)
+        if batch_sources.is_batch_source(x):
+            if y is not None or sample_weight is not None:
+                raise ValueError(
+                    "evaluate: `x` gives batches that hold the targets and weights; `y` and "
+                    "`sample_weight` must not be given."
+                )
+            callback_list = _source_callbacks(self.model, callbacks, verbose, x, steps, "evaluate")
+            logs = self.evaluate_source(x, steps, callback_list, where)
+            return logs if return_dict else self.flatten_logs(logs)
         if y is None:
             raise ValueError("evaluate: `y` (the targets) is required.")
         xs, ys, sws = self.prepare(x, y, sample_weight, where)
@@ -282,7 +292,7 @@ class Trainer:
                 break
             callback_list.on_test_batch_begin(step)
             self.test_step(
-                [data_adapter.take(a, index) for a in xs],
+                _input_batches(self.model, xs, index, "evaluate"),
                 [data_adapter.take(a, index) for a in ys],
                 [data_adapter.take(a, index) for a in sws],
             )
@@ -292,7 +302,101 @@ class Trainer:
         callback_list.on_test_end(logs)
         return logs
 
+    def _validate(self, validation: Any, steps: int | None, callback_list) -> dict[str, float]:
+        """fit's validation pass: over arrays ((xs, ys, sws), batch size) or a batch source."""
+        if isinstance(validation, tuple):
+            arrays, batch_size = validation
+            return self.evaluate_arrays(*arrays, batch_size, steps, callback_list)
+        return self.evaluate_source(validation, steps, callback_list, "fit (validation_data)")
+
+    def evaluate_source(self, source: Any, steps: int | None, callback_list,
+                        where: str) -> dict[str, float]:  # fmt: skip
+        """Evaluate the batches of a PyDataset or an iterator (also `fit`'s validation)."""
+        self.reset_metrics()
+        callback_list.on_test_begin()
+        wants = callback_list.wants("on_test_batch_end")
+        stream = source if isinstance(source, batch_sources.SourceStream) else (
+            batch_sources.SourceStream(source, where, steps))  # fmt: skip
+        stream.end_pass()
+        try:
+            for step, (bx, by, bw) in enumerate(stream):
+                if steps is not None and step >= steps:
+                    break
+                if by is None:
+                    raise ValueError(f"{where}: the batches hold no targets; give (x, y) batches.")
+                callback_list.on_test_batch_begin(step)
+                self.test_step(*self.prepare(bx, by, bw, where))
+                if wants:
+                    callback_list.on_test_batch_end(step, self.logs())
+        finally:
+            if stream is not source:
+                stream.close()
+        logs = self.logs()
+        callback_list.on_test_end(logs)
+        return logs
+
     # -- fit ---------------------------------------------------------------------------------------
+
+    def _fit_source(self, source, y, epochs, verbose, callbacks, validation_split, validation_data,
+                    class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps,
+                    validation_freq) -> callbacks_module.History:  # fmt: skip
+        """`fit` on batches from a PyDataset or an iterator (each batch checked as arrays are)."""
+        where = "fit"
+        kind = "a PyDataset" if isinstance(source, batch_sources.PyDataset) else "a generator"
+        for name, value in (("y", y), ("sample_weight", sample_weight),
+                            ("class_weight", class_weight)):  # fmt: skip
+            if value is not None:
+                raise ValueError(
+                    f"fit: `x` is {kind}, whose batches hold the targets and weights; `{name}` "
+                    "must not be given."
+                )
+        if validation_split:
+            raise ValueError(
+                f"fit: validation_split needs arrays to split; with {kind}, give "
+                "validation_data (arrays, a PyDataset or a generator)."
+            )
+        stream = batch_sources.SourceStream(source, where, steps_per_epoch)
+        validation = None
+        if validation_data is not None:
+            if batch_sources.is_batch_source(validation_data):
+                validation = batch_sources.SourceStream(
+                    validation_data, "fit (validation_data)", validation_steps
+                )
+            else:
+                vx, vy, vsw = data_adapter.unpack_validation_data(
+                    validation_data, "fit (validation_data)"
+                )
+                arrays = self.prepare(vx, vy, vsw, "fit (validation_data)")
+                validation = (arrays, 32)  # Keras's default batch size: no batch_size here
+
+        def next_batch() -> tuple[list, list, list]:
+            bx, by, bw = stream.next_batch()
+            if by is None:
+                raise ValueError(
+                    f"fit: the batches of {kind} hold no targets; give (x, y) batches."
+                )
+            return self.prepare(bx, by, bw, where)
+
+        def on_epoch(begin: bool) -> None:
+            if isinstance(source, batch_sources.PyDataset):
+                if begin:
+                    source.on_epoch_begin()
+                else:
+                    source.on_epoch_end()
+            if not begin and stream.indexed:
+                stream.end_pass()
+
+        verbose = callbacks_module.resolve_verbose(verbose)
+        callback_list = callbacks_module.CallbackList(
+            callbacks, add_history=True, add_progbar=verbose != 0, model=self.model,
+            verbose=verbose, epochs=epochs, steps=stream.steps, mode="fit",
+        )  # fmt: skip
+        try:
+            return self._run_fit(callback_list, stream, next_batch, on_epoch, stream.steps, epochs,
+                                 initial_epoch, validation, validation_steps, validation_freq)  # fmt: skip
+        finally:
+            if isinstance(validation, batch_sources.SourceStream):
+                validation.close()
 
     def fit(self, x: Any = None, y: Any = None, batch_size: int | None = None, epochs: int = 1,
             verbose: Any = "auto", callbacks: list | None = None, validation_split: float = 0.0,
@@ -308,6 +412,10 @@ class Trainer:
         validation_freq = check_positive_int(validation_freq, "validation_freq", where)
         if steps_per_epoch is not None:
             steps_per_epoch = check_positive_int(steps_per_epoch, "steps_per_epoch", where)
+        if batch_sources.is_batch_source(x):
+            return self._fit_source(x, y, epochs, verbose, callbacks, validation_split,
+                                    validation_data, class_weight, sample_weight, initial_epoch,
+                                    steps_per_epoch, validation_steps, validation_freq)  # fmt: skip
         if y is None:
             raise ValueError(
                 "fit: `y` (the targets) is required; neuralnet does not take datasets of (x, y) pairs yet."
@@ -345,20 +453,51 @@ class Trainer:
             verbose=verbose, epochs=epochs, steps=steps, mode="fit",
             batch_size=batch_size, samples=n,
         )  # fmt: skip
+        batches = BatchStream(n, batch_size, shuffle, backend.make_rng())
+        # Shuffled batches of the inputs are gathered into one reused buffer per input: a large
+        # batch is then not a fresh allocation (and fresh pages) at every step.
+        readers = [
+            data_adapter.BatchReader(a, batch_size, "fit", _input_label(model, xs, i))
+            for i, a in enumerate(xs)
+        ]
+
+        def next_batch() -> tuple[list, list, list]:
+            index = next(batches)
+            return ([read(index) for read in readers],
+                    [data_adapter.take(a, index) for a in ys],
+                    [data_adapter.take(a, index) for a in sws])  # fmt: skip
+
+        val_source = (
+            None if val_arrays is None else (val_arrays, validation_batch_size or batch_size)
+        )
+        return self._run_fit(
+            callback_list,
+            batches,
+            next_batch,
+            None,
+            steps,
+            epochs,
+            initial_epoch,
+            val_source,
+            validation_steps,
+            validation_freq,
+        )
+
+    def _run_fit(self, callback_list, batches, next_batch, on_epoch, steps, epochs, initial_epoch,
+                 validation, validation_steps, validation_freq) -> callbacks_module.History:  # fmt: skip
+        """The part of `fit` common to arrays and batch sources: callbacks, resuming, epochs."""
+        model = self.model
         model.stop_training = False
         self._first_non_finite = None
         self._plan().bind(model.optimizer)
-
-        batches = BatchStream(n, batch_size, shuffle, backend.make_rng())
         self.fit_state = state = FitState(self, callback_list, batches, initial_epoch)
         try:
             callback_list.on_train_begin()  # BackupAndRestore may resume: state.set_state(...)
             state.started = True
             # A diverging run overflows: reported once, below, not as NumPy warnings per batch.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                logs = self._fit_epochs(xs, ys, sws, val_arrays, steps, epochs, batch_size,
-                                        validation_batch_size, validation_steps, validation_freq,
-                                        callback_list)  # fmt: skip
+                logs = self._fit_epochs(next_batch, on_epoch, steps, epochs, validation,
+                                        validation_steps, validation_freq, callback_list)  # fmt: skip
             if self._first_non_finite is not None:
                 epoch, step = self._first_non_finite
                 from neuralnet.models.model import DivergenceWarning
@@ -368,22 +507,23 @@ class Trainer:
                     "training diverged. Lower the learning rate, scale the inputs, or add "
                     "callbacks.TerminateOnNaN() to stop at once.",
                     DivergenceWarning,
-                    stacklevel=3,
+                    stacklevel=4,
                 )
             callback_list.on_train_end(logs)
         finally:
             self.fit_state = None
+            if isinstance(batches, batch_sources.SourceStream):
+                batches.close()
         return callback_list.history
 
-    def _fit_epochs(self, xs, ys, sws, val_arrays, steps, epochs, batch_size, validation_batch_size,
-                    validation_steps, validation_freq, callback_list) -> dict:  # fmt: skip
+    def _fit_epochs(self, next_batch, on_epoch, steps, epochs, validation, validation_steps,
+                    validation_freq, callback_list) -> dict:  # fmt: skip
+        """The epochs of `fit`. `next_batch()` gives (x, y, sample_weight) lists, or raises
+        StopIteration when a batch source ends; `steps` is None for a source that runs until
+        it ends; `on_epoch(begin)` tells the source an epoch begins or ends."""
         model = self.model
         state = self.fit_state
-        batches = state.batches
         wants_batch_end = callback_list.wants("on_train_batch_end")
-        # Shuffled batches of the inputs are gathered into one reused buffer per input: a large
-        # batch is then not a fresh allocation (and fresh pages) at every step.
-        gather_x = [data_adapter.BatchGatherer(batch_size) for _ in xs]
         logs = state.logs
         if state.resumed and model.stop_training and state.step == 0:
             return logs  # resumed from a backup taken after the epoch that stopped training
@@ -394,12 +534,25 @@ class Trainer:
                 callback_list.on_epoch_begin(epoch)
             elif model.stop_training:
                 first_step = steps  # resumed after the batch that stopped training
-            for step in range(first_step, steps):
-                index = next(batches)
+            if on_epoch is not None:
+                on_epoch(True)
+            trained, empty = 0, False
+            for step in itertools.count(first_step) if steps is None else range(first_step, steps):
+                try:
+                    bx, by, bw = next_batch()
+                except StopIteration:
+                    empty = trained == 0 and first_step == 0
+                    if steps is not None or empty:
+                        warnings.warn(
+                            f"fit: the input ran out of data at epoch {epoch + 1}, batch "
+                            f"{step + 1}; training stops. A generator is read once: give "
+                            "steps_per_epoch x epochs batches, or use a PyDataset.",
+                            UserWarning, stacklevel=4,
+                        )  # fmt: skip
+                        model.stop_training = True
+                    break
+                trained += 1  # noqa: SIM113 (the steps may start mid-epoch, from a resume)
                 callback_list.on_train_batch_begin(step)
-                bx = [gather(a, index) for gather, a in zip(gather_x, xs)]
-                by = [data_adapter.take(a, index) for a in ys]
-                bw = [data_adapter.take(a, index) for a in sws]
                 self._step_position = (epoch, step)
                 self.train_step(bx, by, bw)
                 state.step = step + 1
@@ -407,12 +560,13 @@ class Trainer:
                     callback_list.on_train_batch_end(step, self.logs())
                 if model.stop_training:
                     break
+            if empty:
+                break  # no batch at all: the epoch did not happen, and is not logged
+            if on_epoch is not None:
+                on_epoch(False)
             logs = self.logs()
-            if val_arrays is not None and (epoch + 1) % validation_freq == 0:
-                val_logs = self.evaluate_arrays(
-                    *val_arrays, validation_batch_size or batch_size, validation_steps,
-                    callback_list,
-                )  # fmt: skip
+            if validation is not None and (epoch + 1) % validation_freq == 0:
+                val_logs = self._validate(validation, validation_steps, callback_list)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
                 logs = dict(sorted(logs.items()))
             state.epoch, state.step, state.logs = epoch + 1, 0, logs
@@ -430,6 +584,8 @@ def predict(model: Model, x: Any, batch_size: int | None = None, verbose: Any = 
     """`model`'s outputs for `x`, in batches, in inference mode."""
     where = "predict"
     batch_size = data_adapter.batch_size_or_default(batch_size, where)
+    if batch_sources.is_batch_source(x):
+        return _predict_source(model, x, verbose, steps, callbacks)
     xs = data_adapter.standardize_inputs(model, x, where)
     data_adapter.check_same_length(where, x=xs)
     data_adapter.check_inputs(model, xs, where, check_values=False)
@@ -446,7 +602,7 @@ def predict(model: Model, x: Any, batch_size: int | None = None, verbose: Any = 
         if steps is not None and step >= steps:
             break
         callback_list.on_predict_batch_begin(step)
-        outputs = graph.forward([data_adapter.take(a, index) for a in xs], False)
+        outputs = graph.forward(_input_batches(model, xs, index, where), False)
         if results is None:
             results = [np.empty((n,) + out.shape[1:], dtype=out.dtype) for out in outputs]
         stop = start + len(outputs[0])
@@ -485,6 +641,59 @@ def _inference_callbacks(model: Model, callbacks: Any, verbose: Any, xs: list[np
         callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, steps=total_steps,
         mode=mode, batch_size=batch_size, samples=n,
     )  # fmt: skip
+
+
+def _source_callbacks(model: Model, callbacks: Any, verbose: Any, source: Any,
+                      steps: int | None, mode: str) -> callbacks_module.CallbackList:  # fmt: skip
+    """The callbacks of `evaluate` or `predict` on a batch source (steps known for a PyDataset)."""
+    verbose = callbacks_module.resolve_verbose(verbose)
+    if steps is None and isinstance(source, batch_sources.PyDataset):
+        steps = len(source)
+    return callbacks_module.CallbackList(callbacks, add_progbar=verbose != 0, model=model,
+                                         verbose=verbose, steps=steps, mode=mode)  # fmt: skip
+
+
+def _predict_source(model: Model, source: Any, verbose: Any, steps: int | None,
+                    callbacks: Any) -> Any:  # fmt: skip
+    """`predict` on the batches of a PyDataset or an iterator (their x; targets are ignored)."""
+    where = "predict"
+    callback_list = _source_callbacks(model, callbacks, verbose, source, steps, "predict")
+    callback_list.on_predict_begin()
+    wants_batch_logs = callback_list.wants("on_predict_batch_end")
+    stream = batch_sources.SourceStream(source, where, steps)
+    pieces: list[list[np.ndarray]] = []
+    try:
+        for step, (bx, _, _) in enumerate(stream):
+            callback_list.on_predict_batch_begin(step)
+            xs = data_adapter.standardize_inputs(model, bx, where)
+            data_adapter.check_inputs(model, xs, where, check_values=False)
+            graph = model.call_graph(False).graph
+            outputs = graph.forward(_input_batches(model, xs, slice(None), where), False)
+            pieces.append([np.array(out, copy=True) for out in outputs])
+            callback_list.on_predict_batch_end(
+                step, {"outputs": model.format_outputs(outputs)} if wants_batch_logs else None
+            )
+    finally:
+        stream.close()
+    callback_list.on_predict_end()
+    if not pieces:
+        raise ValueError(f"{where}: the {type(source).__name__} gave no batches.")
+    return model.format_outputs([np.concatenate(parts) for parts in zip(*pieces)])
+
+
+def _input_label(model: Model, xs: list[np.ndarray], i: int) -> str:
+    return "x" if len(xs) == 1 else f"x[{model.input_names[i]!r}]"
+
+
+def _input_batches(model: Model, xs: list[np.ndarray], index: slice | np.ndarray,
+                   where: str) -> list[np.ndarray]:  # fmt: skip
+    """One batch of each input; a memory-mapped input is converted to floatx and checked here."""
+    batches = [data_adapter.take(a, index) for a in xs]
+    return [
+        data_adapter.read_batch(b, backend.floatx(), where, _input_label(model, xs, i))
+        if data_adapter.is_memory_mapped(a) else b
+        for i, (a, b) in enumerate(zip(xs, batches))
+    ]  # fmt: skip
 
 
 def _log_value(result: Any) -> Any:
