@@ -95,6 +95,13 @@ class BackupAndRestore(Callback):
         self._counter = BatchSaveCounter(save_freq)
 
     def on_train_begin(self, logs=None):
+        from neuralnet import _parallel
+
+        if _parallel.active is not None and _parallel.active.size > 1:
+            raise NotImplementedError(
+                "BackupAndRestore does not back up distributed training yet (each rank's random "
+                "state would be needed); use ModelCheckpoint, which rank 0 writes."
+            )
         self._counter = BatchSaveCounter(self.save_freq)
         training_state.remove_leftovers(self.path)
         if not os.path.exists(self.path):

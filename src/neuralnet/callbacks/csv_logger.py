@@ -28,6 +28,9 @@ class CSVLogger(Callback):
     restart overwrote are written again) and goes on appending.
     """
 
+    #: In distributed training only rank 0 runs it (one writer per file).
+    chief_only = True
+
     def __init__(
         self, filename: str | os.PathLike, separator: str = ",", append: bool = False
     ) -> None:

@@ -52,6 +52,9 @@ class ModelCheckpoint(MonitorCallback):
             messages).
     """
 
+    #: In distributed training only rank 0 runs it (one writer per file).
+    chief_only = True
+
     def __init__(self, filepath: str | os.PathLike, monitor: str = "val_loss", verbose: int = 0,
                  save_best_only: bool = False, save_weights_only: bool = False, mode: str = "auto",
                  save_freq: str | int = "epoch",

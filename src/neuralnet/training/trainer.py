@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from neuralnet import backend
+from neuralnet import _parallel, backend
 from neuralnet import callbacks as callbacks_module
 from neuralnet._validation import check_non_negative_int, check_positive_int
+from neuralnet.layers.layer import walk_layers
 from neuralnet.layers.node import graph_version
 from neuralnet.metrics import Mean
 from neuralnet.training import batch_sources, data_adapter
@@ -62,6 +63,10 @@ class Trainer:
         self._step_position = (0, 0)
         #: Where the running `fit` is (`FitState`), for callbacks that back up and resume it.
         self.fit_state: FitState | None = None
+        # Distributed training (neuralnet.distributed): whether the fit or evaluate in progress
+        # runs with the other ranks, and this rank's share of the current global batch.
+        self._distributed_fit = False
+        self._shard_weight = 1.0
 
     # -- compile state -----------------------------------------------------------------------------
 
@@ -192,16 +197,28 @@ class Trainer:
         self, x: list[np.ndarray], y: list[np.ndarray], sample_weight: list[Any]
     ) -> None:
         """One gradient-descent step on one batch; updates the loss tracker and the metrics."""
-        loss, per_output, outputs = self.compute_gradients(x, y, sample_weight)
-        plan = self.plan  # the one compute_gradients used
+        comm = _parallel.active if self._distributed_fit else None
+        if comm is not None and len(y[0]) == 0:
+            plan = self._plan()  # a rank with no rows in this (last, short) batch adds zeros
+            for grad in plan.grads:
+                grad[...] = 0
+            loss = None
+        else:
+            loss, per_output, outputs = self.compute_gradients(x, y, sample_weight)
+            plan = self.plan  # the one compute_gradients used
         plan.bind(self.model.optimizer)
         if not plan.verified:
             plan.verify()
+        if comm is not None:
+            comm.average_gradients(plan.grads, self._shard_weight)
         self.model.optimizer.apply(plan.grads)
-        self._update_trackers(loss, per_output, y, outputs, sample_weight)
+        if loss is not None:
+            self._update_trackers(loss, per_output, y, outputs, sample_weight)
 
     def test_step(self, x: list[np.ndarray], y: list[np.ndarray], sample_weight: list[Any]) -> None:
         """The loss and metrics of one batch, in inference mode."""
+        if len(y[0]) == 0:
+            return  # a rank with no rows of this batch (distributed evaluation)
         graph = self.model.call_graph(False).graph
         outputs = graph.forward(x, False)
         loss, per_output = self.compiled_loss.value(y, outputs, sample_weight)
@@ -217,6 +234,42 @@ class Trainer:
         for k, tracker in self.output_loss_trackers:
             tracker.update_mean(per_output[k], batch_size)
         self.compiled_metrics.update(y, outputs, sample_weight)
+
+    def reduced_logs(self) -> dict[str, Any]:
+        """`logs()`, over every rank's samples in distributed training (collective), else the
+        same as `logs()`."""
+        comm = _parallel.active if self._distributed_fit else None
+        if comm is None:
+            return self.logs()
+        metrics = self.metrics
+        local = [metric.variables for metric in metrics]
+        for metric, total in zip(metrics, comm.sum_states(local)):
+            metric.load_variables(total)
+        logs = self.logs()
+        for metric, state in zip(metrics, local):
+            if state:
+                metric.load_variables(state)
+            else:
+                metric.reset_state()  # a metric that had seen nothing here
+        return logs
+
+    def _start_distributed(self, comm: Any, facts: dict[str, Any]) -> None:
+        """Before a distributed fit: every rank must run the same model, compile and fit (checked
+        by hash), and all start from rank 0's weights and optimizer state."""
+        model = self.model
+        optimizer = model.optimizer
+        comm.check_same(
+            "the model, its compile settings or the fit arguments",
+            {"model": model.to_json(), "optimizer": type(optimizer).__name__,
+             "optimizer_config": optimizer.get_config(), "compile": repr(self._compile_args),
+             **facts},
+        )  # fmt: skip
+        weights = model.get_weights()
+        comm.broadcast_arrays(weights)
+        model.set_weights(weights)
+        if optimizer.built:
+            optimizer.load_variables(comm.broadcast(optimizer.variables))
+        self._distributed_fit = True
 
     def logs(self) -> dict[str, Any]:
         """The running loss and metrics, by name, sorted as Keras sorts them."""
@@ -275,10 +328,17 @@ class Trainer:
         if y is None:
             raise ValueError("evaluate: `y` (the targets) is required.")
         xs, ys, sws = self.prepare(x, y, sample_weight, where)
+        comm = _distributed(where)
+        if comm is not None:
+            self._distributed_fit = True
+            verbose, callbacks = _rank_callbacks(comm, verbose, callbacks)
         callback_list = _inference_callbacks(
             self.model, callbacks, verbose, xs, batch_size, steps, "evaluate"
         )
-        logs = self.evaluate_arrays(xs, ys, sws, batch_size, steps, callback_list)
+        try:
+            logs = self.evaluate_arrays(xs, ys, sws, batch_size, steps, callback_list)
+        finally:
+            self._distributed_fit = False
         return logs if return_dict else self.flatten_logs(logs)
 
     def evaluate_arrays(self, xs, ys, sws, batch_size, steps, callback_list) -> dict[str, float]:
@@ -287,9 +347,12 @@ class Trainer:
         callback_list.on_test_begin()
         wants = callback_list.wants("on_test_batch_end")
         n = data_adapter.num_samples(xs)
+        comm = _parallel.active if self._distributed_fit else None
         for step, index in enumerate(data_adapter.batch_slices(n, batch_size, False, None)):
             if steps is not None and step >= steps:
                 break
+            if comm is not None:
+                index = comm.local_index(index, n)
             callback_list.on_test_batch_begin(step)
             self.test_step(
                 _input_batches(self.model, xs, index, "evaluate"),
@@ -297,8 +360,8 @@ class Trainer:
                 [data_adapter.take(a, index) for a in sws],
             )
             if wants:
-                callback_list.on_test_batch_end(step, self.logs())
-        logs = self.logs()
+                callback_list.on_test_batch_end(step, self.reduced_logs())
+        logs = self.reduced_logs()
         callback_list.on_test_end(logs)
         return logs
 
@@ -413,6 +476,11 @@ class Trainer:
         if steps_per_epoch is not None:
             steps_per_epoch = check_positive_int(steps_per_epoch, "steps_per_epoch", where)
         if batch_sources.is_batch_source(x):
+            if _distributed(where) is not None:
+                raise NotImplementedError(
+                    "fit: distributed training reads arrays or memory-mapped arrays for now; a "
+                    "PyDataset or a generator cannot be sharded across ranks yet."
+                )
             return self._fit_source(x, y, epochs, verbose, callbacks, validation_split,
                                     validation_data, class_weight, sample_weight, initial_epoch,
                                     steps_per_epoch, validation_steps, validation_freq)  # fmt: skip
@@ -447,13 +515,27 @@ class Trainer:
         if n == 0:
             raise ValueError("fit: received no training samples.")
         steps = steps_per_epoch or data_adapter.num_batches(n, batch_size)
+        comm = _distributed(where)
+        if comm is not None:
+            if batch_size < comm.size:
+                raise ValueError(
+                    f"fit: the global batch_size={batch_size} is smaller than the number of ranks "
+                    f"({comm.size}): every rank needs at least one sample of each batch. Use "
+                    f"batch_size >= {comm.size}."
+                )
+            self._start_distributed(comm, {"samples": n, "batch_size": batch_size,
+                                           "epochs": epochs, "steps": steps, "shuffle": shuffle})  # fmt: skip
+            verbose, callbacks = _rank_callbacks(comm, verbose, callbacks)
         verbose = callbacks_module.resolve_verbose(verbose)
         callback_list = callbacks_module.CallbackList(
             callbacks, add_history=True, add_progbar=verbose != 0, model=model,
             verbose=verbose, epochs=epochs, steps=steps, mode="fit",
             batch_size=batch_size, samples=n,
         )  # fmt: skip
-        batches = BatchStream(n, batch_size, shuffle, backend.make_rng())
+        rng = backend.make_rng()
+        if comm is not None:  # one batch order for all ranks: rank 0's
+            rng.bit_generator.state = comm.broadcast(rng.bit_generator.state)
+        batches = BatchStream(n, batch_size, shuffle, rng)
         # Shuffled batches of the inputs are gathered into one reused buffer per input: a large
         # batch is then not a fresh allocation (and fresh pages) at every step.
         readers = [
@@ -463,6 +545,10 @@ class Trainer:
 
         def next_batch() -> tuple[list, list, list]:
             index = next(batches)
+            if comm is not None:  # this rank's rows of the global batch
+                local = comm.local_index(index, n)
+                self._shard_weight = _length(local, n) / _length(index, n)
+                index = local
             return ([read(index) for read in readers],
                     [data_adapter.take(a, index) for a in ys],
                     [data_adapter.take(a, index) for a in sws])  # fmt: skip
@@ -512,6 +598,7 @@ class Trainer:
             callback_list.on_train_end(logs)
         finally:
             self.fit_state = None
+            self._distributed_fit = False
             if isinstance(batches, batch_sources.SourceStream):
                 batches.close()
         return callback_list.history
@@ -557,14 +644,19 @@ class Trainer:
                 self.train_step(bx, by, bw)
                 state.step = step + 1
                 if wants_batch_end:
-                    callback_list.on_train_batch_end(step, self.logs())
+                    callback_list.on_train_batch_end(step, self.reduced_logs())
                 if model.stop_training:
                     break
             if empty:
                 break  # no batch at all: the epoch did not happen, and is not logged
             if on_epoch is not None:
                 on_epoch(False)
-            logs = self.logs()
+            comm = _parallel.active if self._distributed_fit else None
+            if comm is not None:  # BatchNormalization's moving statistics: the ranks' mean
+                comm.average_arrays(
+                    [a for layer in walk_layers(model) for a in layer.state.values()]
+                )
+            logs = self.reduced_logs()
             if validation is not None and (epoch + 1) % validation_freq == 0:
                 val_logs = self._validate(validation, validation_steps, callback_list)
                 logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -589,6 +681,11 @@ def predict(model: Model, x: Any, batch_size: int | None = None, verbose: Any = 
     xs = data_adapter.standardize_inputs(model, x, where)
     data_adapter.check_same_length(where, x=xs)
     data_adapter.check_inputs(model, xs, where, check_values=False)
+    comm = _distributed(where)
+    if comm is not None:  # each rank predicts a contiguous block of the rows, gathered in order
+        start, stop = comm.shard(data_adapter.num_samples(xs))
+        xs = [a[start:stop] for a in xs]
+        verbose, callbacks = _rank_callbacks(comm, verbose, callbacks)
     n = data_adapter.num_samples(xs)
     callback_list = _inference_callbacks(
         model, callbacks, verbose, xs, batch_size, steps, "predict"
@@ -618,7 +715,12 @@ def predict(model: Model, x: Any, batch_size: int | None = None, verbose: Any = 
             np.empty((0,) + tuple(d or 0 for d in s[1:]), dtype=backend.floatx())
             for s in graph.output_shapes
         ]
-    return model.format_outputs([r[:start] for r in results])
+    results = [r[:start] for r in results]
+    if comm is not None:
+        results = comm.gather_rows(results)
+        if results is None:
+            return None  # gather_predictions="root", on another rank than 0
+    return model.format_outputs(results)
 
 
 def predict_on_batch(model: Model, x: Any) -> Any:
@@ -641,6 +743,26 @@ def _inference_callbacks(model: Model, callbacks: Any, verbose: Any, xs: list[np
         callbacks, add_progbar=verbose != 0, model=model, verbose=verbose, steps=total_steps,
         mode=mode, batch_size=batch_size, samples=n,
     )  # fmt: skip
+
+
+def _distributed(where: str) -> Any:
+    """The communicator when this process trains in a group of several, else None."""
+    comm = _parallel.active
+    return comm if comm is not None and comm.size > 1 else None
+
+
+def _length(index: slice | np.ndarray, n: int) -> int:
+    if isinstance(index, slice):
+        return len(range(*index.indices(n)))
+    return len(index)
+
+
+def _rank_callbacks(comm: Any, verbose: Any, callbacks: Any) -> tuple[Any, Any]:
+    """Only rank 0 shows progress and runs the callbacks that write files."""
+    if comm.is_chief:
+        return verbose, callbacks
+    kept = [c for c in (callbacks or []) if not getattr(c, "chief_only", False)]
+    return 0, kept
 
 
 def _source_callbacks(model: Model, callbacks: Any, verbose: Any, source: Any,

@@ -1,0 +1,12 @@
+"""The data-parallel group training runs in, if any: set by `neuralnet.distributed.initialize`.
+
+This module imports nothing, so that the training loop can ask `_parallel.active` at no cost;
+`neuralnet.distributed` (and mpi4py) is loaded only by a script that asks for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+#: The `neuralnet.distributed.Communicator` of this process, or None for one-process training.
+active: Any = None

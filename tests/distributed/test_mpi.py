@@ -1,0 +1,101 @@
+"""Data-parallel training over MPI (neuralnet/distributed): real `mpiexec -n 2` and `-n 3` jobs
+(the dev extra installs mpi4py and the mpich wheel) against one process, in float64."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("mpi4py")
+WORKER = Path(__file__).with_name("mpi_worker.py")
+MPIEXEC = shutil.which("mpiexec", path=os.path.dirname(sys.executable)) or shutil.which("mpiexec")
+pytestmark = pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec (pip install mpich)")
+
+
+def _run(out, ranks, *options, timeout=120):
+    out.mkdir(exist_ok=True)
+    if ranks == 0:
+        command = [sys.executable, str(WORKER), str(out), "--single", *options]
+    else:
+        command = [MPIEXEC, "-n", str(ranks), sys.executable, str(WORKER), str(out), *options]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env,
+                          check=False)  # fmt: skip
+
+
+def _results(out, rank):
+    with np.load(out / f"rank{rank}.npz") as data:
+        arrays = {key: data[key] for key in data.files}
+    return arrays, json.loads((out / f"rank{rank}.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory):
+    runs = {}
+    for optimizer in ("sgd", "adam"):
+        out = tmp_path_factory.mktemp(f"single_{optimizer}")
+        done = _run(out, 0, "--optimizer", optimizer)
+        assert done.returncode == 0, done.stderr
+        runs[optimizer] = _results(out, 0)
+    return runs
+
+
+@pytest.mark.parametrize("ranks", [2, 3])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_ranks_train_exactly_as_one_process(tmp_path, single, ranks, optimizer):
+    # 103 samples, 82 for training after validation_split=0.2, global batch 20: the last batch
+    # has 2 samples, so with 3 ranks one of them has none; shards are uneven throughout.
+    done = _run(tmp_path, ranks, "--optimizer", optimizer)
+    assert done.returncode == 0, done.stderr
+    expected_arrays, expected_logs = single[optimizer]
+    for rank in range(ranks):
+        arrays, logs = _results(tmp_path, rank)
+        for key, value in expected_arrays.items():
+            np.testing.assert_allclose(arrays[key], value, rtol=1e-6, atol=1e-12, err_msg=key)
+        for name, values in expected_logs["history"].items():
+            np.testing.assert_allclose(logs["history"][name], values, rtol=1e-6, err_msg=name)
+        np.testing.assert_allclose(logs["evaluation"], expected_logs["evaluation"], rtol=1e-6)
+
+
+def test_memory_mapped_inputs_and_batch_normalization_agree_on_every_rank(tmp_path):
+    done = _run(tmp_path, 2, "--memmap", "--batch-norm", "--optimizer", "adam")
+    assert done.returncode == 0, done.stderr
+    first, first_logs = _results(tmp_path, 0)
+    second, second_logs = _results(tmp_path, 1)
+    for key in first:  # moving statistics averaged at each epoch's end: the ranks agree
+        np.testing.assert_array_equal(first[key], second[key], err_msg=key)
+    assert first_logs == second_logs
+
+
+def test_a_rank_that_raises_ends_the_whole_job_quickly(tmp_path):
+    start = time.perf_counter()
+    done = _run(tmp_path, 2, "--fail-on-rank", "1", timeout=60)
+    assert done.returncode != 0
+    assert time.perf_counter() - start < 30
+    assert "rank 1 fails on purpose" in done.stderr
+
+
+def test_ranks_that_build_different_models_are_told_so(tmp_path):
+    done = _run(tmp_path, 2, "--rank-dependent-model", timeout=60)
+    assert done.returncode != 0
+    assert "the ranks disagree on the model" in done.stderr and "ranks [1]" in done.stderr
+
+
+def test_a_global_batch_smaller_than_the_number_of_ranks_is_refused(tmp_path):
+    done = _run(tmp_path, 3, "--batch-size", "2", timeout=60)
+    assert done.returncode != 0
+    assert "global batch_size=2 is smaller than the number of ranks (3)" in done.stderr
+
+
+def test_missing_mpi4py_names_the_extra(monkeypatch):
+    from neuralnet import distributed
+
+    monkeypatch.setitem(sys.modules, "mpi4py", None)
+    with pytest.raises(ImportError, match=r"pip install 'neuralnet\[mpi\]'"):
+        distributed.initialize()
