@@ -17,6 +17,9 @@ parser.add_argument("--batch-size", type=int, default=20)
 parser.add_argument("--memmap", action="store_true")
 parser.add_argument("--fail-on-rank", type=int, default=None)
 parser.add_argument("--rank-dependent-model", action="store_true")
+parser.add_argument("--backup", default=None, help="BackupAndRestore into this folder")
+parser.add_argument("--die-at", default=None, help="EPOCH:BATCH where rank 0 kills itself")
+parser.add_argument("--dropout", action="store_true")
 args = parser.parse_args()
 
 import neuralnet as nn
@@ -42,6 +45,8 @@ if args.memmap:
     x = np.load(path, mmap_mode="r")
 hidden = 8 + (rank if args.rank_dependent_model else 0)
 stack = [nn.Input((6,)), layers.Dense(hidden, activation="tanh")]
+if args.dropout:
+    stack.append(layers.Dropout(0.3))
 if args.batch_norm:
     stack.append(layers.BatchNormalization())
 stack += [layers.Dense(3, activation="softmax")]
@@ -49,7 +54,23 @@ model = nn.Sequential(stack)
 optimizer = {"sgd": nn.optimizers.SGD(0.1, momentum=0.5), "adam": nn.optimizers.Adam(0.01)}
 model.compile(optimizer[args.optimizer], "sparse_categorical_crossentropy",
               metrics=["accuracy"])  # fmt: skip
-history = model.fit(x, y, batch_size=args.batch_size, epochs=3, validation_split=0.2, verbose=0)
+callbacks = []
+if args.backup:
+    callbacks.append(nn.callbacks.BackupAndRestore(args.backup, save_freq=2))
+if args.die_at:
+    die_epoch, die_batch = (int(v) for v in args.die_at.split(":"))
+
+    class Die(nn.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_train_batch_end(self, batch, logs=None):
+            if rank == 0 and (self.epoch, batch) == (die_epoch, die_batch):
+                os.kill(os.getpid(), 9)  # as a job killed by the scheduler
+
+    callbacks.append(Die())
+history = model.fit(x, y, batch_size=args.batch_size, epochs=3, validation_split=0.2, verbose=0,
+                    callbacks=callbacks)  # fmt: skip
 evaluation = model.evaluate(x, y, batch_size=16, verbose=0)
 predictions = model.predict(x, batch_size=16, verbose=0)
 arrays = {f"w{i}": w for i, w in enumerate(model.get_weights())}

@@ -73,6 +73,37 @@ def test_memory_mapped_inputs_and_batch_normalization_agree_on_every_rank(tmp_pa
     assert first_logs == second_logs
 
 
+def test_a_killed_and_resumed_run_ends_bit_identical_to_an_uninterrupted_one(tmp_path):
+    # Dropout (each rank's own random masks) and batch normalization (each rank's own statistics
+    # within an epoch) make every rank's state its own: all of it goes into the one backup.
+    options = ("--optimizer", "adam", "--dropout", "--batch-norm")
+    whole = tmp_path / "whole"
+    done = _run(whole, 2, *options, "--backup", str(tmp_path / "backup_whole"))
+    assert done.returncode == 0, done.stderr
+    resumed = tmp_path / "resumed"
+    backup = tmp_path / "backup"
+    killed = _run(resumed, 2, *options, "--backup", str(backup), "--die-at", "1:1")
+    assert killed.returncode != 0 and not (resumed / "rank0.npz").exists()
+    assert (backup / "training_state.safetensors").exists()
+    done = _run(resumed, 2, *options, "--backup", str(backup))
+    assert done.returncode == 0, done.stderr
+    for rank in range(2):
+        expected, expected_logs = _results(whole, rank)
+        arrays, logs = _results(resumed, rank)
+        for key, value in expected.items():
+            np.testing.assert_array_equal(arrays[key], value, err_msg=f"rank {rank}: {key}")
+        assert logs == expected_logs
+
+
+def test_a_backup_resumes_only_with_as_many_ranks(tmp_path):
+    backup = tmp_path / "backup"
+    killed = _run(tmp_path / "a", 2, "--backup", str(backup), "--die-at", "1:1")
+    assert killed.returncode != 0
+    done = _run(tmp_path / "b", 3, "--backup", str(backup), timeout=60)
+    assert done.returncode != 0
+    assert "is of a run on 2 rank(s); this one has 3" in done.stderr
+
+
 def test_a_rank_that_raises_ends_the_whole_job_quickly(tmp_path):
     start = time.perf_counter()
     done = _run(tmp_path, 2, "--fail-on-rank", "1", timeout=60)

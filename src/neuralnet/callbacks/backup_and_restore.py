@@ -95,20 +95,39 @@ class BackupAndRestore(Callback):
         self._counter = BatchSaveCounter(save_freq)
 
     def on_train_begin(self, logs=None):
-        from neuralnet import _parallel
-
-        if _parallel.active is not None and _parallel.active.size > 1:
-            raise NotImplementedError(
-                "BackupAndRestore does not back up distributed training yet (each rank's random "
-                "state would be needed); use ModelCheckpoint, which rank 0 writes."
-            )
         self._counter = BatchSaveCounter(self.save_freq)
-        training_state.remove_leftovers(self.path)
-        if not os.path.exists(self.path):
-            return
-        state = training_state.read(self.path)
+        comm = _group()
+        if comm is None:
+            training_state.remove_leftovers(self.path)
+            if not os.path.exists(self.path):
+                return
+            state = training_state.read(self.path)
+            if "ranks" in state:
+                state = self._own_part(state, _OneProcess())
+        else:
+            # Rank 0 reads the backup and sends each rank the whole of it (no shared file
+            # system needed); each rank resumes from its own part.
+            state = None
+            if comm.is_chief:
+                training_state.remove_leftovers(self.path)
+                if os.path.exists(self.path):
+                    state = training_state.read(self.path)
+            state = comm.broadcast(state)
+            if state is None:
+                return
+            state = self._own_part(state, comm)
         training_state.restore(self.model, self._fit_state(), state, self.path, exclude=self)
         self._counter.set_state(state["extra"])
+
+    def _own_part(self, state: dict[str, Any], comm: Any) -> dict[str, Any]:
+        parts = state.get("ranks")
+        saved = 1 if parts is None else len(parts)
+        if saved != comm.size:
+            raise ValueError(
+                f"BackupAndRestore: the backup {self.path} is of a run on {saved} rank(s); this one "
+                f"has {comm.size}. Resume with the same number of ranks, or delete the backup."
+            )
+        return parts[comm.rank]
 
     def on_train_batch_end(self, batch, logs=None):
         if self._counter.due(batch):
@@ -119,7 +138,8 @@ class BackupAndRestore(Callback):
             self._save()
 
     def on_train_end(self, logs=None):
-        if self.delete_checkpoint:
+        comm = _group()
+        if self.delete_checkpoint and (comm is None or comm.is_chief):
             training_state.remove(self.path)
             with contextlib.suppress(OSError):
                 os.rmdir(self.backup_dir)  # only when empty
@@ -128,10 +148,31 @@ class BackupAndRestore(Callback):
         state = training_state.capture(
             self.model, self._fit_state(), self._counter.get_state(), exclude=self
         )
-        training_state.write(self.path, state)
+        comm = _group()
+        if comm is None:
+            training_state.write(self.path, state)
+            return
+        # Each rank's state (its random generators, its share of the metrics, its batch
+        # normalization statistics within an epoch) goes into rank 0's one file.
+        parts = comm.gather(state)
+        if comm.is_chief:
+            training_state.write(self.path, {"ranks": parts})
+        comm.barrier()  # every rank goes on once the backup is complete
 
     def _fit_state(self) -> Any:
         state = getattr(getattr(self.model, "trainer", None), "fit_state", None)
         if state is None:
             raise RuntimeError("BackupAndRestore works inside model.fit() only.")
         return state
+
+
+class _OneProcess:
+    rank, size = 0, 1
+
+
+def _group() -> Any:
+    """The communicator of a distributed fit (neuralnet.distributed), else None."""
+    from neuralnet import _parallel
+
+    comm = _parallel.active
+    return comm if comm is not None and comm.size > 1 else None

@@ -98,6 +98,10 @@ class Communicator:
     def allgather(self, value: Any) -> list[Any]:
         return self.comm.allgather(value)
 
+    def gather(self, value: Any) -> list[Any] | None:
+        """Every rank's value, in rank order, on rank 0 (None on the others)."""
+        return self.comm.gather(value, root=0)
+
     def sum_states(self, states: list[dict[str, Any]]) -> list[dict[str, np.ndarray]]:
         """Each dict of arrays summed over the ranks (metrics' accumulators), key by key; a
         rank's empty dict (a metric that has seen no data) counts as zeros."""
