@@ -20,6 +20,7 @@ parser.add_argument("--rank-dependent-model", action="store_true")
 parser.add_argument("--backup", default=None, help="BackupAndRestore into this folder")
 parser.add_argument("--die-at", default=None, help="EPOCH:BATCH where rank 0 kills itself")
 parser.add_argument("--dropout", action="store_true")
+parser.add_argument("--source", choices=["arrays", "pydataset", "generator"], default="arrays")
 args = parser.parse_args()
 
 import neuralnet as nn
@@ -69,10 +70,41 @@ if args.die_at:
                 os.kill(os.getpid(), 9)  # as a job killed by the scheduler
 
     callbacks.append(Die())
-history = model.fit(x, y, batch_size=args.batch_size, epochs=3, validation_split=0.2, verbose=0,
-                    callbacks=callbacks)  # fmt: skip
-evaluation = model.evaluate(x, y, batch_size=16, verbose=0)
-predictions = model.predict(x, batch_size=16, verbose=0)
+if args.source == "arrays":
+    history = model.fit(x, y, batch_size=args.batch_size, epochs=3, validation_split=0.2,
+                        verbose=0, callbacks=callbacks)  # fmt: skip
+    evaluation = model.evaluate(x, y, batch_size=16, verbose=0)
+    predictions = model.predict(x, batch_size=16, verbose=0)
+else:
+
+    class Batches(nn.utils.PyDataset):
+        """Batches of x and y; with x memory-mapped, a rank reads only its rows of each."""
+
+        def __init__(self, size):
+            super().__init__()
+            self.size = size
+
+        def __len__(self):
+            return (len(y) + self.size - 1) // self.size
+
+        def __getitem__(self, i):
+            part = slice(i * self.size, (i + 1) * self.size)
+            return x[part], y[part]
+
+    def batches(size):
+        while True:
+            yield from (Batches(size)[i] for i in range(len(Batches(size))))
+
+    def source(size):
+        return Batches(size) if args.source == "pydataset" else batches(size)
+
+    steps = len(Batches(args.batch_size))
+    history = model.fit(source(args.batch_size), epochs=3, verbose=0, callbacks=callbacks,
+                        steps_per_epoch=steps, validation_data=source(30),
+                        validation_steps=len(Batches(30)))  # fmt: skip
+    evaluation = model.evaluate(source(16), steps=len(Batches(16)), verbose=0)
+    predictions = model.predict(source(16), steps=len(Batches(16)), verbose=0)
+model.save(os.path.join(args.out, f"model_rank{rank}.keras"))  # only rank 0 writes
 arrays = {f"w{i}": w for i, w in enumerate(model.get_weights())}
 np.savez(os.path.join(args.out, f"rank{rank}.npz"), predictions=predictions, **arrays)
 with open(os.path.join(args.out, f"rank{rank}.json"), "w") as f:

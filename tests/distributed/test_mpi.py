@@ -63,11 +63,37 @@ def test_ranks_train_exactly_as_one_process(tmp_path, single, ranks, optimizer):
         np.testing.assert_allclose(logs["evaluation"], expected_logs["evaluation"], rtol=1e-6)
 
 
+@pytest.mark.parametrize("source", ["pydataset", "generator"])
+def test_batches_from_a_pydataset_or_a_generator_are_sharded_too(tmp_path, source):
+    # Every rank reads the same batches and keeps its rows (of a memory map: reads only those);
+    # 3 ranks on batches of 20, 30 and 16 from 103 samples: uneven shards and a short last batch.
+    single = tmp_path / "single"
+    done = _run(single, 0, "--source", source, "--memmap", "--optimizer", "adam")
+    assert done.returncode == 0, done.stderr
+    expected_arrays, expected_logs = _results(single, 0)
+    done = _run(tmp_path / "ranks", 3, "--source", source, "--memmap", "--optimizer", "adam")
+    assert done.returncode == 0, done.stderr
+    for rank in range(3):
+        arrays, logs = _results(tmp_path / "ranks", rank)
+        for key, value in expected_arrays.items():
+            np.testing.assert_allclose(arrays[key], value, rtol=1e-6, atol=1e-12, err_msg=key)
+        for name, values in expected_logs["history"].items():
+            np.testing.assert_allclose(logs["history"][name], values, rtol=1e-6, err_msg=name)
+        np.testing.assert_allclose(logs["evaluation"], expected_logs["evaluation"], rtol=1e-6)
+
+
 def test_memory_mapped_inputs_and_batch_normalization_agree_on_every_rank(tmp_path):
     done = _run(tmp_path, 2, "--memmap", "--batch-norm", "--optimizer", "adam")
     assert done.returncode == 0, done.stderr
     first, first_logs = _results(tmp_path, 0)
     second, second_logs = _results(tmp_path, 1)
+    import neuralnet as nn
+
+    # model.save on every rank: only rank 0 writes, and the file holds the trained model
+    assert not (tmp_path / "model_rank1.keras").exists()
+    saved = nn.models.load_model(tmp_path / "model_rank0.keras")
+    for i, weight in enumerate(saved.get_weights()):
+        np.testing.assert_array_equal(weight, first[f"w{i}"])
     for key in first:  # moving statistics averaged at each epoch's end: the ranks agree
         np.testing.assert_array_equal(first[key], second[key], err_msg=key)
     assert first_logs == second_logs

@@ -33,14 +33,25 @@ from neuralnet.saving.weights_layout import optimizer_group as _optimizer_group
 _SAFETENSORS_FORMAT = {"format": "neuralnet-weights", "layout": "keras3"}
 
 
+def _not_the_writer() -> bool:
+    """True on the ranks other than 0 of a distributed run (neuralnet.distributed)."""
+    from neuralnet import _parallel
+
+    comm = _parallel.active
+    return comm is not None and comm.size > 1 and not comm.is_chief
+
+
 # -- whole models -------------------------------------------------------------------------------------
 
 
 def save_model(model: Any, filepath: str | os.PathLike, overwrite: bool = True,
                zipped: bool | None = None, include_optimizer: bool = True) -> None:  # fmt: skip
     """Save `model` to a `.keras` file: its config, its weights and (when compiled) its optimizer's
-    state, in Keras 3's format. The file appears whole or not at all."""
+    state, in Keras 3's format. The file appears whole or not at all. In distributed training
+    only rank 0 writes (the ranks hold the same model)."""
     path = os.fspath(filepath)
+    if _not_the_writer():
+        return
     if zipped is False:
         raise ValueError("save_model: zipped=False (an unzipped folder) is not supported.")
     if not path.endswith(".keras"):
@@ -116,8 +127,10 @@ def load_model(filepath: str | os.PathLike, custom_objects: dict[str, Any] | Non
 
 def save_weights(model: Any, filepath: str | os.PathLike, overwrite: bool = True) -> None:
     """Save the weights (and, when compiled, the optimizer's state) to `.weights.h5` (Keras 3's
-    layout) or `.safetensors`, atomically."""
+    layout) or `.safetensors`, atomically; in distributed training, by rank 0 only."""
     path = os.fspath(filepath)
+    if _not_the_writer():
+        return
     if not path.endswith((".weights.h5", ".safetensors")):
         raise ValueError(
             f"The filename must end in `.weights.h5` (or `.safetensors`). Received: filepath={path}"

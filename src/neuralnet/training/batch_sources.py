@@ -141,10 +141,10 @@ class SourceStream:
         return self.source[index % length]  # steps_per_epoch beyond len() wraps, as Keras
 
     def _next_raw(self) -> Any:
-        if not self.indexed:
-            return next(self._iterator)  # StopIteration ends the pass
         if self.steps is not None and self._position >= self.steps:
             raise StopIteration
+        if not self.indexed:
+            return next(self._iterator)  # StopIteration ends the pass
         workers = self.source.workers
         if workers <= 1:
             return self._read(self._position)
@@ -185,7 +185,8 @@ class SourceStream:
         return batch
 
     def end_pass(self) -> None:
-        """Start a new pass at the next batch (a PyDataset restarts at index 0)."""
+        """Start a new pass at the next batch (a PyDataset restarts at index 0; a generator goes
+        on where it is)."""
         self._position = 0
         self._ahead.clear()
 

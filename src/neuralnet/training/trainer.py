@@ -322,8 +322,15 @@ class Trainer:
                     "evaluate: `x` gives batches that hold the targets and weights; `y` and "
                     "`sample_weight` must not be given."
                 )
+            comm = _distributed(where)
+            if comm is not None:
+                verbose, callbacks = _rank_callbacks(comm, verbose, callbacks)
             callback_list = _source_callbacks(self.model, callbacks, verbose, x, steps, "evaluate")
-            logs = self.evaluate_source(x, steps, callback_list, where)
+            self._distributed_fit = comm is not None
+            try:
+                logs = self.evaluate_source(x, steps, callback_list, where)
+            finally:
+                self._distributed_fit = False
             return logs if return_dict else self.flatten_logs(logs)
         if y is None:
             raise ValueError("evaluate: `y` (the targets) is required.")
@@ -387,14 +394,17 @@ class Trainer:
                     break
                 if by is None:
                     raise ValueError(f"{where}: the batches hold no targets; give (x, y) batches.")
+                comm = _parallel.active if self._distributed_fit else None
+                if comm is not None:
+                    bx, by, bw, _ = _shard_batch(comm, bx, by, bw)
                 callback_list.on_test_batch_begin(step)
                 self.test_step(*self.prepare(bx, by, bw, where))
                 if wants:
-                    callback_list.on_test_batch_end(step, self.logs())
+                    callback_list.on_test_batch_end(step, self.reduced_logs())
         finally:
             if stream is not source:
                 stream.close()
-        logs = self.logs()
+        logs = self.reduced_logs()
         callback_list.on_test_end(logs)
         return logs
 
@@ -432,12 +442,16 @@ class Trainer:
                 arrays = self.prepare(vx, vy, vsw, "fit (validation_data)")
                 validation = (arrays, 32)  # Keras's default batch size: no batch_size here
 
+        comm = _distributed(where)
+
         def next_batch() -> tuple[list, list, list]:
             bx, by, bw = stream.next_batch()
             if by is None:
                 raise ValueError(
                     f"fit: the batches of {kind} hold no targets; give (x, y) batches."
                 )
+            if comm is not None:  # every rank reads the same batch and keeps its rows
+                bx, by, bw, self._shard_weight = _shard_batch(comm, bx, by, bw)
             return self.prepare(bx, by, bw, where)
 
         def on_epoch(begin: bool) -> None:
@@ -446,9 +460,13 @@ class Trainer:
                     source.on_epoch_begin()
                 else:
                     source.on_epoch_end()
-            if not begin and stream.indexed:
+            if not begin:
                 stream.end_pass()
 
+        if comm is not None:
+            self._start_distributed(comm, {"source": type(source).__name__, "epochs": epochs,
+                                           "steps": stream.steps})  # fmt: skip
+            verbose, callbacks = _rank_callbacks(comm, verbose, callbacks)
         verbose = callbacks_module.resolve_verbose(verbose)
         callback_list = callbacks_module.CallbackList(
             callbacks, add_history=True, add_progbar=verbose != 0, model=self.model,
@@ -476,11 +494,6 @@ class Trainer:
         if steps_per_epoch is not None:
             steps_per_epoch = check_positive_int(steps_per_epoch, "steps_per_epoch", where)
         if batch_sources.is_batch_source(x):
-            if _distributed(where) is not None:
-                raise NotImplementedError(
-                    "fit: distributed training reads arrays or memory-mapped arrays for now; a "
-                    "PyDataset or a generator cannot be sharded across ranks yet."
-                )
             return self._fit_source(x, y, epochs, verbose, callbacks, validation_split,
                                     validation_data, class_weight, sample_weight, initial_epoch,
                                     steps_per_epoch, validation_steps, validation_freq)  # fmt: skip
@@ -751,6 +764,24 @@ def _distributed(where: str) -> Any:
     return comm if comm is not None and comm.size > 1 else None
 
 
+def _shard_batch(comm: Any, bx: Any, by: Any, bw: Any) -> tuple[Any, Any, Any, float]:
+    """This rank's rows of a batch read whole (from a PyDataset or a generator), and their share
+    of the batch. A memory-mapped batch is only read for those rows."""
+    n = len(data_adapter.to_list(bx)[0] if not isinstance(bx, dict) else next(iter(bx.values())))
+    start, stop = comm.shard(n)
+
+    def part(value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, dict):
+            return {key: part(v) for key, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [part(v) for v in value]
+        return value[start:stop]
+
+    return part(bx), part(by), part(bw), (stop - start) / n if n else 0.0
+
+
 def _length(index: slice | np.ndarray, n: int) -> int:
     if isinstance(index, slice):
         return len(range(*index.indices(n)))
@@ -779,6 +810,9 @@ def _predict_source(model: Model, source: Any, verbose: Any, steps: int | None,
                     callbacks: Any) -> Any:  # fmt: skip
     """`predict` on the batches of a PyDataset or an iterator (their x; targets are ignored)."""
     where = "predict"
+    comm = _distributed(where)
+    if comm is not None:
+        verbose, callbacks = _rank_callbacks(comm, verbose, callbacks)
     callback_list = _source_callbacks(model, callbacks, verbose, source, steps, "predict")
     callback_list.on_predict_begin()
     wants_batch_logs = callback_list.wants("on_predict_batch_end")
@@ -786,12 +820,22 @@ def _predict_source(model: Model, source: Any, verbose: Any, steps: int | None,
     pieces: list[list[np.ndarray]] = []
     try:
         for step, (bx, _, _) in enumerate(stream):
+            if comm is not None:
+                bx = _shard_batch(comm, bx, None, None)[0]
             callback_list.on_predict_batch_begin(step)
             xs = data_adapter.standardize_inputs(model, bx, where)
             data_adapter.check_inputs(model, xs, where, check_values=False)
             graph = model.call_graph(False).graph
             outputs = graph.forward(_input_batches(model, xs, slice(None), where), False)
-            pieces.append([np.array(out, copy=True) for out in outputs])
+            outputs = [np.array(out, copy=True) for out in outputs]
+            if comm is not None:  # the batch's rows from every rank, in order, on every rank
+                gather_all = comm.gather_predictions
+                comm.gather_predictions = "all"
+                try:
+                    outputs = comm.gather_rows(outputs)
+                finally:
+                    comm.gather_predictions = gather_all
+            pieces.append(outputs)
             callback_list.on_predict_batch_end(
                 step, {"outputs": model.format_outputs(outputs)} if wants_batch_logs else None
             )
@@ -800,6 +844,8 @@ def _predict_source(model: Model, source: Any, verbose: Any, steps: int | None,
     callback_list.on_predict_end()
     if not pieces:
         raise ValueError(f"{where}: the {type(source).__name__} gave no batches.")
+    if comm is not None and comm.gather_predictions == "root" and not comm.is_chief:
+        return None
     return model.format_outputs([np.concatenate(parts) for parts in zip(*pieces)])
 
 
