@@ -21,6 +21,7 @@ parser.add_argument("--backup", default=None, help="BackupAndRestore into this f
 parser.add_argument("--die-at", default=None, help="EPOCH:BATCH where rank 0 kills itself")
 parser.add_argument("--dropout", action="store_true")
 parser.add_argument("--source", choices=["arrays", "pydataset", "generator"], default="arrays")
+parser.add_argument("--verbose", type=int, default=0)
 args = parser.parse_args()
 
 import neuralnet as nn
@@ -72,9 +73,9 @@ if args.die_at:
     callbacks.append(Die())
 if args.source == "arrays":
     history = model.fit(x, y, batch_size=args.batch_size, epochs=3, validation_split=0.2,
-                        verbose=0, callbacks=callbacks)  # fmt: skip
-    evaluation = model.evaluate(x, y, batch_size=16, verbose=0)
-    predictions = model.predict(x, batch_size=16, verbose=0)
+                        verbose=args.verbose, callbacks=callbacks)  # fmt: skip
+    evaluation = model.evaluate(x, y, batch_size=16, verbose=args.verbose)
+    predictions = model.predict(x, batch_size=16, verbose=args.verbose)
 else:
 
     class Batches(nn.utils.PyDataset):

@@ -130,6 +130,17 @@ def test_a_backup_resumes_only_with_as_many_ranks(tmp_path):
     assert "is of a run on 2 rank(s); this one has 3" in done.stderr
 
 
+@pytest.mark.parametrize("verbose", [1, 2])
+def test_rank_zero_alone_shows_progress(tmp_path, verbose):
+    # The progress bar wants logs after every batch, which are summed over the ranks: every rank
+    # takes part although only rank 0 shows them.
+    done = _run(tmp_path, 2, "--verbose", str(verbose), timeout=60)
+    assert done.returncode == 0, done.stderr
+    shown = done.stdout + done.stderr
+    last_epoch = "Epoch 3/3: 100%" if verbose == 1 else "Epoch 3/3"  # the bar's end, or its line
+    assert shown.count(last_epoch) == 1, shown
+
+
 def test_a_rank_that_raises_ends_the_whole_job_quickly(tmp_path):
     start = time.perf_counter()
     done = _run(tmp_path, 2, "--fail-on-rank", "1", timeout=60)
@@ -155,4 +166,28 @@ def test_missing_mpi4py_names_the_extra(monkeypatch):
 
     monkeypatch.setitem(sys.modules, "mpi4py", None)
     with pytest.raises(ImportError, match=r"pip install 'neuralnet\[mpi\]'"):
+        distributed.initialize()
+
+
+def test_the_distributed_example_trains_on_two_ranks_from_a_memory_map(tmp_path):
+    example = Path(__file__).parents[2] / "examples" / "distributed_mnist.py"
+    command = [MPIEXEC, "-n", "2", sys.executable, str(example), "--out", str(tmp_path),
+               "--epochs", "1"]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "2 ranks" in done.stdout and "held-out loss" in done.stdout
+    assert done.stdout.count("Epoch 1/1") == 1  # rank 0 alone reports
+    assert (tmp_path / "distributed_mnist.keras").exists()
+    assert np.load(tmp_path / "mnist_x.npy", mmap_mode="r").dtype == np.uint8
+
+
+def test_mpi4py_without_an_mpi_library_says_what_to_install(monkeypatch):
+    import types
+
+    from neuralnet import distributed
+
+    broken = types.ModuleType("mpi4py")  # importable, but its MPI module cannot load
+    monkeypatch.setitem(sys.modules, "mpi4py", broken)
+    monkeypatch.setitem(sys.modules, "mpi4py.MPI", None)
+    with pytest.raises(RuntimeError, match=r"found no MPI library.*pip install mpich.*module load"):
         distributed.initialize()

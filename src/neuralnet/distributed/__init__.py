@@ -26,8 +26,10 @@ whole script; `fit` then trains synchronously, as Horovod does:
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
+import warnings
 from typing import Any
 
 from neuralnet import _parallel
@@ -56,13 +58,18 @@ def _import_mpi() -> Any:
     return MPI
 
 
-def initialize(comm: Any = None, gather_predictions: str = "all") -> Communicator:
+def initialize(
+    comm: Any = None, gather_predictions: str = "all", threads: int | str | None = "auto"
+) -> Communicator:
     """Make this process one rank of a data-parallel group; `fit`, `evaluate` and `predict` then
     train and infer together with the other ranks.
 
     Args:
         comm: An mpi4py communicator; `MPI.COMM_WORLD` by default.
         gather_predictions: "all" (every rank gets `predict`'s rows) or "root" (rank 0 only).
+        threads: BLAS threads of this rank. "auto" shares the node's cores among the ranks on
+            it (ranks whose BLAS threads outnumber the cores wait on each other's spinning
+            threads, many times slower); an int sets them; None leaves them as they are.
 
     Returns:
         The `Communicator` (`.rank`, `.size`, `.is_chief`).
@@ -71,9 +78,35 @@ def initialize(comm: Any = None, gather_predictions: str = "all") -> Communicato
     communicator = Communicator(comm if comm is not None else mpi.COMM_WORLD, mpi,
                                 gather_predictions)  # fmt: skip
     _parallel.active = communicator
+    if threads is not None:
+        _limit_threads(communicator, mpi, threads)
     if communicator.size > 1:
         _abort_on_uncaught_exceptions(communicator)
     return communicator
+
+
+def _limit_threads(communicator: Communicator, mpi: Any, threads: int | str) -> None:
+    """Set this rank's BLAS threads (threadpoolctl, part of the [mpi] extra)."""
+    if threads == "auto":
+        local = communicator.comm.Split_type(mpi.COMM_TYPE_SHARED)
+        on_node = local.Get_size()
+        local.Free()
+        threads = max(1, (os.cpu_count() or 1) // on_node)
+    threads = int(threads)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        if threads < (os.cpu_count() or 1):
+            warnings.warn(
+                f"neuralnet.distributed: cannot limit this rank's BLAS threads to {threads} "
+                "without threadpoolctl (pip install 'neuralnet[mpi]'); set OPENBLAS_NUM_THREADS "
+                "in the job's environment instead.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return
+    threadpool_limits(limits=threads, user_api="blas")
+    communicator.threads = threads
 
 
 def shutdown() -> None:

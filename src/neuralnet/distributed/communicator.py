@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,12 @@ class Communicator:
             )
         self.gather_predictions = gather_predictions
         self._buffer: np.ndarray | None = None
+        #: Seconds spent in the gradients' Allreduce (waiting for the slowest rank included), and
+        #: how many there were: what distributed training costs over one process.
+        self.allreduce_seconds = 0.0
+        self.allreduce_count = 0
+        #: This rank's BLAS threads, when `initialize` set them.
+        self.threads: int | None = None
 
     @property
     def is_chief(self) -> bool:
@@ -75,7 +82,10 @@ class Communicator:
             part = buffer[offset : offset + g.size]
             np.multiply(g.reshape(-1), weight, out=part)
             offset += g.size
+        start = time.perf_counter()
         self.comm.Allreduce(self.MPI.IN_PLACE, buffer, op=self.MPI.SUM)
+        self.allreduce_seconds += time.perf_counter() - start
+        self.allreduce_count += 1
         offset = 0
         for g in grads:
             g.reshape(-1)[...] = buffer[offset : offset + g.size]  # grads are C-ordered arrays

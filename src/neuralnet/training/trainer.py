@@ -253,6 +253,14 @@ class Trainer:
                 metric.reset_state()  # a metric that had seen nothing here
         return logs
 
+    def _wants_batch_logs(self, callback_list: Any, hook: str) -> bool:
+        """Whether the logs are computed after each batch: when a callback reads them. In a
+        distributed fit the logs are a collective sum, so rank 0's callbacks (the progress bar,
+        ModelCheckpoint) decide for every rank."""
+        wants = callback_list.wants(hook)
+        comm = _parallel.active if self._distributed_fit else None
+        return wants if comm is None else bool(comm.broadcast(wants))
+
     def _start_distributed(self, comm: Any, facts: dict[str, Any]) -> None:
         """Before a distributed fit: every rank must run the same model, compile and fit (checked
         by hash), and all start from rank 0's weights and optimizer state."""
@@ -352,7 +360,7 @@ class Trainer:
         """Evaluate prepared arrays (also `fit`'s validation)."""
         self.reset_metrics()
         callback_list.on_test_begin()
-        wants = callback_list.wants("on_test_batch_end")
+        wants = self._wants_batch_logs(callback_list, "on_test_batch_end")
         n = data_adapter.num_samples(xs)
         comm = _parallel.active if self._distributed_fit else None
         for step, index in enumerate(data_adapter.batch_slices(n, batch_size, False, None)):
@@ -384,7 +392,7 @@ class Trainer:
         """Evaluate the batches of a PyDataset or an iterator (also `fit`'s validation)."""
         self.reset_metrics()
         callback_list.on_test_begin()
-        wants = callback_list.wants("on_test_batch_end")
+        wants = self._wants_batch_logs(callback_list, "on_test_batch_end")
         stream = source if isinstance(source, batch_sources.SourceStream) else (
             batch_sources.SourceStream(source, where, steps))  # fmt: skip
         stream.end_pass()
@@ -623,7 +631,7 @@ class Trainer:
         it ends; `on_epoch(begin)` tells the source an epoch begins or ends."""
         model = self.model
         state = self.fit_state
-        wants_batch_end = callback_list.wants("on_train_batch_end")
+        wants_batch_end = self._wants_batch_logs(callback_list, "on_train_batch_end")
         logs = state.logs
         if state.resumed and model.stop_training and state.step == 0:
             return logs  # resumed from a backup taken after the epoch that stopped training
