@@ -186,8 +186,12 @@ def test_mpi4py_without_an_mpi_library_says_what_to_install(monkeypatch):
 
     from neuralnet import distributed
 
+    def no_library(name):
+        raise RuntimeError("cannot load MPI library")  # what mpi4py 4 raises without one
+
     broken = types.ModuleType("mpi4py")  # importable, but its MPI module cannot load
+    broken.__getattr__ = no_library
     monkeypatch.setitem(sys.modules, "mpi4py", broken)
-    monkeypatch.setitem(sys.modules, "mpi4py.MPI", None)
+    monkeypatch.delitem(sys.modules, "mpi4py.MPI", raising=False)
     with pytest.raises(RuntimeError, match=r"found no MPI library.*pip install mpich.*module load"):
         distributed.initialize()
