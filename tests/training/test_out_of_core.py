@@ -245,3 +245,10 @@ def test_unpack_x_y_sample_weight_is_keras_3s():
     assert unpack(array)[0] is array
     with pytest.raises(ValueError, match=r"tuple of 4 entries"):
         unpack((1, 2, 3, 4))
+
+
+def test_fit_on_arrays_without_targets_says_how_to_give_batches(data):
+    x, _ = data
+    with pytest.raises(ValueError, match=r"`y` \(the targets\) is required with arrays; or give "
+                                         r"`x` as a PyDataset or a generator"):  # fmt: skip
+        _model().fit(x, verbose=0)

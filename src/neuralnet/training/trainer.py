@@ -507,7 +507,8 @@ class Trainer:
                                     steps_per_epoch, validation_steps, validation_freq)  # fmt: skip
         if y is None:
             raise ValueError(
-                "fit: `y` (the targets) is required; neuralnet does not take datasets of (x, y) pairs yet."
+                "fit: `y` (the targets) is required with arrays; or give `x` as a PyDataset or a "
+                "generator of (x, y) batches."
             )
         if sample_weight is not None and class_weight is not None:
             raise ValueError("fit: give `sample_weight` or `class_weight`, not both.")
