@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import traceback
 import warnings
 from typing import Any
@@ -138,17 +139,17 @@ def is_chief() -> bool:
 def _abort_on_uncaught_exceptions(communicator: Communicator) -> None:
     """An exception no one catches on one rank would leave the others blocked in their next
     collective call forever: print it, then end every rank with MPI_Abort."""
-    previous = sys.excepthook
 
     def hook(kind, value, tb):
         try:
-            sys.stderr.write(f"[rank {communicator.rank}] ")
-            traceback.print_exception(kind, value, tb)
-            sys.stderr.flush()
+            text = "".join(traceback.format_exception(kind, value, tb))
             sys.stdout.flush()
+            sys.stderr.write(f"[rank {communicator.rank}] {text}")  # in one piece
+            sys.stderr.flush()
+            # Ranks that fail together (a check every rank makes) print before one of them
+            # aborts them all.
+            time.sleep(0.5)
         finally:
-            if kind is KeyboardInterrupt:
-                previous(kind, value, tb)
             communicator.abort(1)
 
     sys.excepthook = hook
