@@ -503,6 +503,26 @@ class Model(Layer):
 
         save_model(self, filepath, overwrite=overwrite, zipped=zipped, **kwargs)
 
+    def export(self, filepath: Any, format: str = "onnx", verbose: Any = None,
+               input_signature: Any = None, **kwargs: Any) -> None:  # fmt: skip
+        """Export the model for inference elsewhere, Keras 3's method: `format="onnx"` writes an
+        ONNX file (the `[onnx]` extra; `opset=` may be given), computing `predict`."""
+        if format != "onnx":
+            raise ValueError(
+                f"export: neuralnet writes format='onnx' only, received format={format!r} (Keras's "
+                "'tf_saved_model' and 'openvino' need TensorFlow or OpenVINO)."
+            )
+        if input_signature is not None:
+            raise ValueError(
+                "export: input_signature is not needed: the model's own input shapes are used, "
+                "with a dynamic batch axis."
+            )
+        from neuralnet.export import to_onnx
+
+        to_onnx(self, filepath, **kwargs)
+        if verbose:
+            print(f"Saved the model as ONNX at {str(filepath)!r}.")
+
     def save_weights(self, filepath: Any, overwrite: bool = True) -> None:
         """Save the weights (and the optimizer's state, when compiled) to `.weights.h5`, Keras 3's
         layout, or `.safetensors` (no HDF5 parser: the format for files you will share)."""
