@@ -174,3 +174,26 @@ def test_every_pooling_and_resizing_configuration_exports(name, kwargs, x, tmp_p
     x = x.astype(np.float32)
     (got,) = _run(path, model, [x])
     np.testing.assert_allclose(got, model.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+
+
+def test_the_spiral_example_classifies_with_onnxruntime_alone(tmp_path):
+    import subprocess
+    import sys
+
+    example = Path(__file__).parents[2] / "examples" / "spiral_onnx.py"
+    spec = importlib.util.spec_from_file_location("spiral_onnx", example)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--out", str(tmp_path), "--epochs", "40"]) == 0  # 0: the classes agree
+    # The classifying half runs where neuralnet is not imported at all.
+    code = (
+        "import importlib.util, sys, numpy as np\n"
+        f"spec = importlib.util.spec_from_file_location('e', {str(example)!r})\n"
+        "e = importlib.util.module_from_spec(spec); spec.loader.exec_module(e)\n"
+        f"print(e.classify_with_onnxruntime({str(tmp_path / 'spiral.onnx')!r}, [[0.0, 0.5], [0.3, -0.2]]))\n"
+        "assert not any(m.startswith('neuralnet') for m in sys.modules), 'neuralnet was imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().startswith("[")
