@@ -240,7 +240,7 @@ def _input_arrays(x: Any, input_shape: Any, rng: np.random.Generator) -> list[np
 
 def _require_float64(layer: Layer) -> None:
     for path, array in zip(layer.weight_names, layer.weights):
-        if array.dtype != np.float64:
+        if array.dtype != np.float64 and array.dtype.kind == "f":  # counters may be integers
             raise ValueError(
                 f"check_gradients: {path} is {array.dtype}; pass an unbuilt layer (it is then built in "
                 "float64) or build it under neuralnet.config.floatx_scope('float64')."

@@ -126,6 +126,12 @@ LAYER_CASES = {
     "ZeroPadding2D": ({"padding": ((1, 0), (2, 1))}, (2, 3, 2, 2)),
     "Cropping1D": ({"cropping": (1, 2)}, (2, 6, 2)),
     "Cropping2D": ({"cropping": ((1, 0), (0, 2))}, (2, 4, 5, 2)),
+    # preprocessing.py
+    "Rescaling": ({"scale": [0.5, 2.0, -1.0], "offset": 0.25}, (2, 4, 3)),
+    "Normalization": (
+        {"axis": -1, "mean": [0.5, -1.0, 2.0], "variance": [4.0, 0.25, 1.0]},
+        (2, 4, 3),
+    ),
     # spatial_dropout.py
     "SpatialDropout1D": ({"rate": 0.4, "seed": 3}, (4, 5, 6)),
     "SpatialDropout2D": ({"rate": 0.4, "seed": 3}, (4, 3, 3, 6)),

@@ -378,7 +378,8 @@ def _small_compiled(make_optimizer):
 # name -> builder; compiled models are trained (2 epochs of 3 batches) before saving.
 def convolutions_2d(rng):
     inputs = layers.Input((12, 11, 3), name="image")
-    h = layers.Conv2D(6, 3, padding="same", activation="relu", groups=3)(inputs)
+    h = layers.Rescaling([0.5, 1.0, 2.0], offset=-0.25)(inputs)
+    h = layers.Conv2D(6, 3, padding="same", activation="relu", groups=3)(h)
     h = layers.MaxPooling2D(2, padding="same")(h)
     h = layers.BatchNormalization()(h)
     h = layers.DepthwiseConv2D(3, depth_multiplier=2, strides=2, dilation_rate=1)(h)
@@ -401,6 +402,7 @@ def convolutions_1d(rng):
     model = models.Sequential(
         [
             layers.Input((16, 2), name="series"),
+            layers.Normalization(name="scaling"),
             layers.Conv1D(4, 3, padding="causal", dilation_rate=2, activation="tanh"),
             layers.MaxPooling1D(2),
             layers.SeparableConv1D(3, 2, depth_multiplier=2, padding="same"),
@@ -418,6 +420,7 @@ def convolutions_1d(rng):
         ],
         name="convolutions_1d",
     )
+    model.get_layer("scaling").adapt(_normal(rng, 32, 16, 2, scale=3.0) + 1.0)
     model.compile(optimizer=optimizers.RMSprop(learning_rate=0.01), loss="mse")
     _fit(model, [_normal(rng, 16, 16, 2)], [_normal(rng, 16, 2)])
     return model, [_normal(rng, 4, 16, 2)]

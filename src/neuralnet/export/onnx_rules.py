@@ -292,6 +292,7 @@ def layer_rule_for(layer: Any) -> Any:
     global _registered
     if not _registered:
         _register_layers()
+        _register_preprocessing()
         _register_spatial()
         _registered = True
     return next((LAYER_RULES[cls] for cls in type(layer).__mro__ if cls in LAYER_RULES), None)
@@ -357,6 +358,28 @@ def _conv_node(b, x, kernel, bias, layer, group, hint, padding=None, strides=Non
     assert rank == len(kernel_shape)
     return b.op("Conv", inputs, hint, kernel_shape=kernel_shape, strides=strides,
                 dilations=dilation, group=group, **pads)  # fmt: skip
+
+
+def _register_preprocessing() -> None:
+    from neuralnet import backend
+    from neuralnet.layers import preprocessing
+
+    @layer_rule(preprocessing.Rescaling)
+    def _rescaling(b, layer, inputs):
+        scale, offset = layer._constants(b.dtype)  # y = x · scale + offset
+        y = b.op("Mul", [inputs[0], b.const(scale, f"{layer.name}/scale")], layer.name)
+        return b.op("Add", [y, b.const(offset, f"{layer.name}/offset")], layer.name)
+
+    @layer_rule(preprocessing.Normalization)
+    def _normalization(b, layer, inputs):
+        mean, variance = layer._statistics()
+        std = np.maximum(np.sqrt(variance.astype(b.dtype)), b.dtype.type(backend.epsilon()))
+        mean = b.const(mean, f"{layer.name}/mean")
+        if layer.invert:  # y = μ + x · σ
+            y = b.op("Mul", [inputs[0], b.const(std, f"{layer.name}/std")], layer.name)
+            return b.op("Add", [y, mean], layer.name)
+        centered = b.op("Sub", [inputs[0], mean], layer.name)  # y = (x − μ) / σ
+        return b.op("Div", [centered, b.const(std, f"{layer.name}/std")], layer.name)
 
 
 def _register_spatial() -> None:

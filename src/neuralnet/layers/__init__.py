@@ -54,6 +54,7 @@ from neuralnet.layers.pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from neuralnet.layers.preprocessing import Normalization, Rescaling
 from neuralnet.layers.reshaping import Flatten, Reshape
 
 # Keras's short names of the pooling layers
@@ -120,8 +121,10 @@ __all__ = [
     "Maximum",
     "Minimum",
     "Multiply",
+    "Normalization",
     "PReLU",
     "ReLU",
+    "Rescaling",
     "Reshape",
     "SeparableConv1D",
     "SeparableConv2D",

@@ -513,6 +513,9 @@ def _config_from_keras(cls: type, config: dict[str, Any], family: str, ctx: Cont
         if isinstance(value, str) and nested_family is not None and value in ctx.custom_objects:
             out[key] = object_from_keras(value, nested_family, ctx, f"{what}.{key}")
             continue
+        if isinstance(value, dict) and value.get("class_name") == "__numpy__":
+            out[key] = _numpy_config_value(value, ctx, f"{what}.{key}")  # an array argument
+            continue
         if isinstance(value, dict) and "class_name" in value:
             module = value.get("module")
             if not isinstance(module, str):
@@ -525,6 +528,22 @@ def _config_from_keras(cls: type, config: dict[str, Any], family: str, ctx: Cont
             out[key] = object_from_keras(value, nested_family, ctx, f"{what}.{key}")
     _drop_inert_options(cls, out, ctx, what)
     return out
+
+
+def _numpy_config_value(value: dict[str, Any], ctx: Context, what: str) -> Any:
+    """An array argument Keras wrote as `{"class_name": "__numpy__", "config": {"value": ...}}`
+    (Rescaling's scale, Normalization's mean): its nested list of numbers."""
+    config = value.get("config")
+    inner = config.get("value") if isinstance(config, dict) else None
+
+    def numbers(item: Any) -> bool:
+        if isinstance(item, list):
+            return all(numbers(v) for v in item)
+        return isinstance(item, (int, float)) and not isinstance(item, bool)
+
+    if inner is None or not numbers(inner):
+        raise ctx.error(f"{what} is a NumPy value without a list of numbers.")
+    return inner
 
 
 def object_from_keras(entry: Any, family: str, ctx: Context, what: str) -> Any:

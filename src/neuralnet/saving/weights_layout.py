@@ -54,7 +54,9 @@ def _walk(obj: Any, path: str, visited: set[int], groups: list[Group]) -> None:
         return
     visited.add(id(obj))
     arrays = list(obj.params.values()) + list(obj.state.values())
-    groups.append(Group(_join(path, "vars"), obj.name, arrays, ["float"] * len(arrays)))
+    # Weights are floats, but for counters (Normalization's count, an int32 as in Keras)
+    kinds = ["int" if np.asarray(a).dtype.kind in "iu" else "float" for a in arrays]
+    groups.append(Group(_join(path, "vars"), obj.name, arrays, kinds))
     for child_path, child in _children(obj, path):
         _walk(child, child_path, visited, groups)
 
