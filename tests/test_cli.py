@@ -86,7 +86,7 @@ def test_summary_and_export(tmp_path):
 @pytest.mark.parametrize(
     ("args", "status", "message"),
     [
-        (["train", "DATA.csv", "--target", "lable"], 1, r"has no column 'lable'. Did you mean 'label'\?"),
+        (["train", "DATA.csv", "--target", "lable"], 1, r"has no column 'lable'.*Did you mean 'label'\?"),
         (["train", "nothing.csv"], 1, r"no data set or file named 'nothing.csv'"),
         (["train", "spiral", "--epochs", "x"], 2, r"argument --epochs: invalid int value: 'x'"),
         (["train", "spiral", "--val", "0.6", "--test", "0.5"], 1, r"leave no data for training"),

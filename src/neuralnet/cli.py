@@ -83,60 +83,19 @@ def load_data(spec: str, target: str | None, need_targets: bool = True) -> tuple
 
 
 def _load_csv(path: str, target: str | None, need_targets: bool) -> tuple[Any, Any]:
-    """Features and the target column (by name or index) of a CSV file with a header."""
-    import csv
+    """Features and the target column (by name or index) of a CSV file with a header; a missing
+    value, a word where a number belongs or an unknown column is one error naming the line."""
+    from neuralnet import datasets
 
-    import numpy as np
-
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise CommandError(f"{path} is empty.") from None
-        rows = list(reader)
-    header = [h.strip() for h in header]
-    column = None
-    if target is not None:
-        if target in header:
-            column = header.index(target)
-        elif target.lstrip("-").isdigit() and -len(header) <= int(target) < len(header):
-            column = int(target) % len(header)
-        else:
-            import difflib
-
-            close = difflib.get_close_matches(target, header, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise CommandError(
-                f"{path} has no column {target!r}.{hint} Its columns are: {', '.join(header)}."
-            )
-    elif need_targets:
+    if target is None and need_targets:
         raise CommandError(f"{path}: say which column to predict with --target COLUMN.")
-    table = np.empty((len(rows), len(header)), dtype=np.float64)
-    for line, row in enumerate(rows, start=2):
-        if len(row) != len(header):
-            raise CommandError(
-                f"{path}: line {line} has {len(row)} fields, the header has {len(header)}."
-            )
-        for k, value in enumerate(row):
-            text = value.strip()
-            if text == "" or text.lower() in ("na", "nan", "null", "none"):
-                raise CommandError(
-                    f"{path}: column {header[k]!r} has a missing value on line {line}; fill or "
-                    "drop such rows first."
-                )
-            try:
-                table[line - 2, k] = float(text)
-            except ValueError:
-                raise CommandError(
-                    f"{path}: column {header[k]!r} is not numeric: {text!r} on line {line} "
-                    "(neuralnet reads numbers only; encode categories as integers)."
-                ) from None
-    if column is None:
-        return table.astype(np.float32), None
-    y = table[:, column]
-    x = np.delete(table, column, axis=1).astype(np.float32)
-    return x, (y.astype(np.int64) if np.all(y == np.round(y)) else y.astype(np.float32))
+    column: Any = target
+    if isinstance(target, str) and target.lstrip("-").isdigit():
+        column = int(target)
+    try:
+        return datasets.load_csv(path, target_column=column)
+    except (ValueError, TypeError) as error:
+        raise CommandError(str(error).removeprefix("load_csv: ")) from None
 
 
 def _is_classification(y: Any, task: str) -> bool:
@@ -205,17 +164,19 @@ def to_toml(settings: dict[str, Any]) -> str:
 
 
 def _split(x: Any, y: Any, val: float, test: float, seed: int, stratify: bool) -> tuple:
-    import numpy as np
+    """The training, validation and test parts (stratified by class for classification)."""
+    from neuralnet import datasets
 
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(len(x))
-    n_test, n_val = round(test * len(x)), round(val * len(x))
-    test_idx, val_idx, train_idx = (
-        order[:n_test],
-        order[n_test : n_test + n_val],
-        order[n_test + n_val :],
-    )
-    return (x[train_idx], y[train_idx]), (x[val_idx], y[val_idx]), (x[test_idx], y[test_idx])
+    sizes = (1.0 - val - test, val, test)
+    try:
+        parts = datasets.train_val_test_split(x, y, sizes=sizes, seed=seed,
+                                              stratify=y if stratify else None)  # fmt: skip
+    except ValueError as error:
+        if not stratify:
+            raise CommandError(str(error)) from None
+        parts = datasets.train_val_test_split(x, y, sizes=sizes, seed=seed)  # rare classes
+    x_train, x_val, x_test, y_train, y_val, y_test = parts
+    return (x_train, y_train), (x_val, y_val), (x_test, y_test)
 
 
 def build_model(settings: dict[str, Any], features: int, outputs: int, classification: bool) -> Any:
