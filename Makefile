@@ -26,6 +26,7 @@ $(VENV)/.installed-bench: pyproject.toml | $(PY)
 
 demo: $(VENV)/.installed-plot
 	$(PY) examples/spiral_tutorial.py --out out
+	$(VENV)/bin/neuralnet demo --out out/demo
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest
