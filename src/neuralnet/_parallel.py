@@ -10,3 +10,8 @@ from typing import Any
 
 #: The `neuralnet.distributed.Communicator` of this process, or None for one-process training.
 active: Any = None
+
+
+def group() -> Any:
+    """The communicator when this process trains with other ranks (more than one), else None."""
+    return active if active is not None and active.size > 1 else None

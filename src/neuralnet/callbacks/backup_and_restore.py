@@ -174,5 +174,4 @@ def _group() -> Any:
     """The communicator of a distributed fit (neuralnet.distributed), else None."""
     from neuralnet import _parallel
 
-    comm = _parallel.active
-    return comm if comm is not None and comm.size > 1 else None
+    return _parallel.group()

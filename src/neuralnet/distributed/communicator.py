@@ -145,10 +145,15 @@ class Communicator:
                 "script with the same arguments)."
             )
 
-    def gather_rows(self, parts: list[np.ndarray]) -> list[np.ndarray] | None:
-        """Each array's rows from every rank, concatenated in rank order (on every rank, or on
-        rank 0 only with gather_predictions='root', the others getting None)."""
-        if self.gather_predictions == "root":
+    def gather_rows(
+        self, parts: list[np.ndarray], to_all: bool | None = None
+    ) -> list[np.ndarray] | None:
+        """Each array's rows from every rank, concatenated in rank order: on every rank, or on
+        rank 0 only (the others getting None) when `to_all` is False; by default as
+        `gather_predictions` says."""
+        if to_all is None:
+            to_all = self.gather_predictions == "all"
+        if not to_all:
             gathered = self.comm.gather(parts, root=0)
             if not self.is_chief:
                 return None

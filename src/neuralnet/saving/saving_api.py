@@ -37,8 +37,8 @@ def _not_the_writer() -> bool:
     """True on the ranks other than 0 of a distributed run (neuralnet.distributed)."""
     from neuralnet import _parallel
 
-    comm = _parallel.active
-    return comm is not None and comm.size > 1 and not comm.is_chief
+    comm = _parallel.group()
+    return comm is not None and not comm.is_chief
 
 
 # -- whole models -------------------------------------------------------------------------------------

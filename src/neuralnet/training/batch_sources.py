@@ -132,7 +132,6 @@ class SourceStream:
         self._count = 0
         self._ahead: collections.deque = collections.deque()
         self._pool: ThreadPoolExecutor | None = None
-        self.exhausted = False
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -160,12 +159,7 @@ class SourceStream:
 
     def next_batch(self) -> tuple[Any, Any, Any]:
         """The next batch of this pass, unpacked and checked; StopIteration at the pass's end."""
-        try:
-            data = self._next_raw()
-        except StopIteration:
-            if not self.indexed and self._position == 0 and self._count > 0:
-                self.exhausted = True
-            raise
+        data = self._next_raw()  # StopIteration ends the pass
         self._position += 1
         self._count += 1
         batch = unpack_batch(data)

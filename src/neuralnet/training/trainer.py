@@ -197,7 +197,7 @@ class Trainer:
         self, x: list[np.ndarray], y: list[np.ndarray], sample_weight: list[Any]
     ) -> None:
         """One gradient-descent step on one batch; updates the loss tracker and the metrics."""
-        comm = _parallel.active if self._distributed_fit else None
+        comm = self._group()
         if comm is not None and len(y[0]) == 0:
             plan = self._plan()  # a rank with no rows in this (last, short) batch adds zeros
             for grad in plan.grads:
@@ -235,10 +235,14 @@ class Trainer:
             tracker.update_mean(per_output[k], batch_size)
         self.compiled_metrics.update(y, outputs, sample_weight)
 
+    def _group(self) -> Any:
+        """The communicator while a distributed fit or evaluate runs, else None."""
+        return _parallel.active if self._distributed_fit else None
+
     def reduced_logs(self) -> dict[str, Any]:
         """`logs()`, over every rank's samples in distributed training (collective), else the
         same as `logs()`."""
-        comm = _parallel.active if self._distributed_fit else None
+        comm = self._group()
         if comm is None:
             return self.logs()
         metrics = self.metrics
@@ -258,7 +262,7 @@ class Trainer:
         distributed fit the logs are a collective sum, so rank 0's callbacks (the progress bar,
         ModelCheckpoint) decide for every rank."""
         wants = callback_list.wants(hook)
-        comm = _parallel.active if self._distributed_fit else None
+        comm = self._group()
         return wants if comm is None else bool(comm.broadcast(wants))
 
     def _start_distributed(self, comm: Any, facts: dict[str, Any]) -> None:
@@ -330,7 +334,7 @@ class Trainer:
                     "evaluate: `x` gives batches that hold the targets and weights; `y` and "
                     "`sample_weight` must not be given."
                 )
-            comm = _distributed(where)
+            comm = _parallel.group()
             if comm is not None:
                 verbose, callbacks = _rank_callbacks(comm, verbose, callbacks)
             callback_list = _source_callbacks(self.model, callbacks, verbose, x, steps, "evaluate")
@@ -343,7 +347,7 @@ class Trainer:
         if y is None:
             raise ValueError("evaluate: `y` (the targets) is required.")
         xs, ys, sws = self.prepare(x, y, sample_weight, where)
-        comm = _distributed(where)
+        comm = _parallel.group()
         if comm is not None:
             self._distributed_fit = True
             verbose, callbacks = _rank_callbacks(comm, verbose, callbacks)
@@ -362,7 +366,7 @@ class Trainer:
         callback_list.on_test_begin()
         wants = self._wants_batch_logs(callback_list, "on_test_batch_end")
         n = data_adapter.num_samples(xs)
-        comm = _parallel.active if self._distributed_fit else None
+        comm = self._group()
         for step, index in enumerate(data_adapter.batch_slices(n, batch_size, False, None)):
             if steps is not None and step >= steps:
                 break
@@ -402,7 +406,7 @@ class Trainer:
                     break
                 if by is None:
                     raise ValueError(f"{where}: the batches hold no targets; give (x, y) batches.")
-                comm = _parallel.active if self._distributed_fit else None
+                comm = self._group()
                 if comm is not None:
                     bx, by, bw, _ = _shard_batch(comm, bx, by, bw)
                 callback_list.on_test_batch_begin(step)
@@ -450,7 +454,7 @@ class Trainer:
                 arrays = self.prepare(vx, vy, vsw, "fit (validation_data)")
                 validation = (arrays, 32)  # Keras's default batch size: no batch_size here
 
-        comm = _distributed(where)
+        comm = _parallel.group()
 
         def next_batch() -> tuple[list, list, list]:
             bx, by, bw = stream.next_batch()
@@ -537,7 +541,7 @@ class Trainer:
         if n == 0:
             raise ValueError("fit: received no training samples.")
         steps = steps_per_epoch or data_adapter.num_batches(n, batch_size)
-        comm = _distributed(where)
+        comm = _parallel.group()
         if comm is not None:
             if batch_size < comm.size:
                 raise ValueError(
@@ -673,7 +677,7 @@ class Trainer:
                 break  # no batch at all: the epoch did not happen, and is not logged
             if on_epoch is not None:
                 on_epoch(False)
-            comm = _parallel.active if self._distributed_fit else None
+            comm = self._group()
             if comm is not None:  # BatchNormalization's moving statistics: the ranks' mean
                 comm.average_arrays(
                     [a for layer in walk_layers(model) for a in layer.state.values()]
@@ -703,7 +707,7 @@ def predict(model: Model, x: Any, batch_size: int | None = None, verbose: Any = 
     xs = data_adapter.standardize_inputs(model, x, where)
     data_adapter.check_same_length(where, x=xs)
     data_adapter.check_inputs(model, xs, where, check_values=False)
-    comm = _distributed(where)
+    comm = _parallel.group()
     if comm is not None:  # each rank predicts a contiguous block of the rows, gathered in order
         start, stop = comm.shard(data_adapter.num_samples(xs))
         xs = [a[start:stop] for a in xs]
@@ -767,12 +771,6 @@ def _inference_callbacks(model: Model, callbacks: Any, verbose: Any, xs: list[np
     )  # fmt: skip
 
 
-def _distributed(where: str) -> Any:
-    """The communicator when this process trains in a group of several, else None."""
-    comm = _parallel.active
-    return comm if comm is not None and comm.size > 1 else None
-
-
 def _shard_batch(comm: Any, bx: Any, by: Any, bw: Any) -> tuple[Any, Any, Any, float]:
     """This rank's rows of a batch read whole (from a PyDataset or a generator), and their share
     of the batch. A memory-mapped batch is only read for those rows."""
@@ -819,7 +817,7 @@ def _predict_source(model: Model, source: Any, verbose: Any, steps: int | None,
                     callbacks: Any) -> Any:  # fmt: skip
     """`predict` on the batches of a PyDataset or an iterator (their x; targets are ignored)."""
     where = "predict"
-    comm = _distributed(where)
+    comm = _parallel.group()
     if comm is not None:
         verbose, callbacks = _rank_callbacks(comm, verbose, callbacks)
     callback_list = _source_callbacks(model, callbacks, verbose, source, steps, "predict")
@@ -838,12 +836,7 @@ def _predict_source(model: Model, source: Any, verbose: Any, steps: int | None,
             outputs = graph.forward(_input_batches(model, xs, slice(None), where), False)
             outputs = [np.array(out, copy=True) for out in outputs]
             if comm is not None:  # the batch's rows from every rank, in order, on every rank
-                gather_all = comm.gather_predictions
-                comm.gather_predictions = "all"
-                try:
-                    outputs = comm.gather_rows(outputs)
-                finally:
-                    comm.gather_predictions = gather_all
+                outputs = comm.gather_rows(outputs, to_all=True)
             pieces.append(outputs)
             callback_list.on_predict_batch_end(
                 step, {"outputs": model.format_outputs(outputs)} if wants_batch_logs else None
