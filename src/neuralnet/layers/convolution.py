@@ -26,12 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from neuralnet import _accelerate
 from neuralnet import activations as activations_module
 from neuralnet import initializers as initializers_module
 from neuralnet import regularizers as regularizers_module
 from neuralnet._validation import check_positive_int, owner_name
 from neuralnet.layers import conv_utils
+from neuralnet.layers.dense import compiled_relu_backward, compiled_relu_kernel
 from neuralnet.layers.layer import Layer, register_layer, shape_str
 from neuralnet.layers.sliding_windows import BufferPool, SlidingWindows
 
@@ -230,19 +230,6 @@ class BaseConv(Layer):
 
     # -- forward and backward -----------------------------------------------------------------
 
-    def _compiled_relu(self, z2: np.ndarray, name: str, load: bool = True):
-        """The compiled kernel `name` when the activation is a plain ReLU with a bias (as Dense)."""
-        activation = self.activation
-        if (
-            type(activation) is activations_module.ReLU
-            and activation.plain
-            and self.use_bias
-            and z2.dtype == self.params["bias"].dtype
-            and z2.dtype in _accelerate.DTYPES
-        ):
-            return _accelerate.kernel(name, load)
-        return None
-
     def _axis_activation(self) -> bool:
         return self.data_format == "channels_first" and isinstance(
             self.activation, _AXIS_ACTIVATIONS
@@ -251,7 +238,7 @@ class BaseConv(Layer):
     def forward(self, x, *, training=False):
         x4 = self._to_internal(x)
         z2, shape4 = self._linear(x4, training)
-        fused = self._compiled_relu(z2, "bias_relu", load=training)
+        fused = compiled_relu_kernel(self, z2, "bias_relu", load=training)
         if fused is not None:
             fused(z2, self.params["bias"])  # z ← max(z + b, 0) in one pass
             self._z, self._y = None, z2
@@ -277,14 +264,8 @@ class BaseConv(Layer):
             grad_z2 = self._to_internal(grad_z).reshape(self._y.size // self._y.shape[1], -1)
             return self._backward_from_preactivation(np.ascontiguousarray(grad_z2))
         grad_y2 = self._to_internal(grad_y).reshape(self._y.shape)
-        fused = self._compiled_relu(grad_y2, "relu_backward_bias_grad")
-        if fused is not None and grad_y2.flags.c_contiguous and grad_y2.dtype == self._y.dtype:
-            # dJ/dz = dJ/dy · (y > 0) and dJ/db = Σ dJ/dz in one pass, into a buffer of this layer.
-            grad_z = self._grad_z
-            if grad_z is None or grad_z.shape != grad_y2.shape or grad_z.dtype != grad_y2.dtype:
-                grad_z = self._grad_z = np.empty_like(grad_y2)
-            one = grad_y2.dtype.type(1)
-            fused(grad_y2, self._y, grad_z, self.grads["bias"], one, one - one)
+        grad_z = compiled_relu_backward(self, grad_y2, self._y)  # as Dense's
+        if grad_z is not None:
             return self._input_gradient(self._linear_backward(grad_z))
         grad_z2 = self.activation.backward(grad_y2, self._z, self._y)
         if self.use_bias:
@@ -456,11 +437,15 @@ class Conv(BaseConv):
         if x4 is not None:
             return self._chunked_backward(x4, grad_z2, kernel2, grad_kernel2)
         if self.groups == 1:
-            np.matmul(cols.reshape(rows, width).T, grad_z2, out=grad_kernel2)
+            cols2 = cols.reshape(rows, width)
+            np.matmul(cols2.T, grad_z2, out=grad_kernel2)
+            grad_x = None
+            if self.needs_input_gradient:
+                # dJ/dx = col2im(dJ/dz · Wᵀ), dJ/dcols written over the windows, now used
+                np.matmul(grad_z2, kernel2.T, out=cols2)
+                grad_x = self._windows_used.scatter(cols)
             self._pool.give(cols)
-            if not self.needs_input_gradient:
-                return None
-            return self._assemble_input_gradient(grad_z2, kernel2, cols.shape)
+            return grad_x
         grad_cols = np.empty_like(cols) if self.needs_input_gradient else None
         for channels, filters in self._group_slices(cols.shape[5]):
             group_cols = cols[..., channels].reshape(rows, -1)
@@ -499,24 +484,6 @@ class Conv(BaseConv):
                                 out=grad_x_pad[start:stop])  # fmt: skip
         self._pool.give(buffer)
         return None if grad_x_pad is None else windows.unpad(grad_x_pad)
-
-    def _assemble_input_gradient(
-        self, grad_z2: np.ndarray, kernel2: np.ndarray, cols_shape: tuple[int, ...]
-    ) -> np.ndarray:
-        """dJ/dx = col2im(dJ/dz · Wᵀ), a chunk of samples at a time (see _chunk_samples)."""
-        windows = self._windows_used
-        batch, per_sample = cols_shape[0], grad_z2.shape[0] // cols_shape[0]
-        chunk = _chunk_samples(per_sample * kernel2.shape[0] * grad_z2.itemsize, batch)
-        grad_x_pad = windows.new_padded(batch, cols_shape[5], grad_z2.dtype)
-        buffer = self._pool.take((chunk * per_sample, kernel2.shape[0]), grad_z2.dtype)
-        for start in range(0, batch, chunk):
-            stop = min(start + chunk, batch)
-            grad_cols = buffer[: (stop - start) * per_sample]
-            np.matmul(grad_z2[start * per_sample : stop * per_sample], kernel2.T, out=grad_cols)
-            windows.scatter(grad_cols.reshape((stop - start, *cols_shape[1:])),
-                            out=grad_x_pad[start:stop])  # fmt: skip
-        self._pool.give(buffer)
-        return windows.unpad(grad_x_pad)
 
     def get_config(self):
         config = super().get_config()

@@ -14,6 +14,38 @@ from neuralnet._validation import check_positive_int
 from neuralnet.layers.layer import Layer, register_layer, shape_str
 
 
+def compiled_relu_kernel(layer: Any, z: np.ndarray, name: str, load: bool = True) -> Any:
+    """The compiled kernel `name` ("bias_relu" or "relu_backward_bias_grad") when `layer` (Dense,
+    a convolution) is a plain ReLU with a bias on 2-D arrays and an accelerator is in use (see
+    `neuralnet._accelerate`), else `None`."""
+    activation = layer.activation
+    if (
+        type(activation) is activations_module.ReLU
+        and activation.plain
+        and layer.use_bias
+        and z.ndim == 2
+        and z.dtype == layer.params["bias"].dtype
+        and z.dtype in _accelerate.DTYPES
+    ):
+        return _accelerate.kernel(name, load)
+    return None
+
+
+def compiled_relu_backward(layer: Any, grad_y: np.ndarray, y: np.ndarray) -> np.ndarray | None:
+    """dJ/dz = dJ/dy · (y > 0) and dJ/db = Σ_batch dJ/dz (into `layer.grads["bias"]`) in one
+    compiled pass, into a buffer of the layer's (`_grad_z`) that only this call uses; `None`
+    when the compiled kernel does not apply."""
+    fused = compiled_relu_kernel(layer, grad_y, "relu_backward_bias_grad")
+    if fused is None or not grad_y.flags.c_contiguous or grad_y.dtype != y.dtype:
+        return None
+    grad_z = layer._grad_z
+    if grad_z is None or grad_z.shape != grad_y.shape or grad_z.dtype != grad_y.dtype:
+        grad_z = layer._grad_z = np.empty_like(grad_y)
+    one = grad_y.dtype.type(1)
+    fused(grad_y, y, grad_z, layer.grads["bias"], one, one - one)
+    return grad_z
+
+
 @register_layer("Dense")
 class Dense(Layer):
     """Fully connected layer: `y = activation(x · kernel + bias)`, kernel of shape (input_dim, units).
@@ -84,24 +116,9 @@ class Dense(Layer):
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
 
-    def _compiled_relu(self, z: np.ndarray, name: str, load: bool = True):
-        """The compiled kernel `name` when this layer is a plain ReLU on 2-D arrays with a bias
-        and an accelerator is in use (see `neuralnet._accelerate`), else `None`."""
-        activation = self.activation
-        if (
-            type(activation) is activations_module.ReLU
-            and activation.plain
-            and self.use_bias
-            and z.ndim == 2
-            and z.dtype == self.params["bias"].dtype
-            and z.dtype in _accelerate.DTYPES
-        ):
-            return _accelerate.kernel(name, load)
-        return None
-
     def forward(self, x, *, training=False):
         z = x @ self.params["kernel"]
-        fused = self._compiled_relu(z, "bias_relu", load=training)
+        fused = compiled_relu_kernel(self, z, "bias_relu", load=training)
         if fused is not None:
             fused(z, self.params["bias"])  # z ← max(z + b, 0) in one pass
             self._x, self._z, self._y = x, None, z
@@ -118,15 +135,8 @@ class Dense(Layer):
         return y
 
     def backward(self, grad_y):
-        fused = self._compiled_relu(grad_y, "relu_backward_bias_grad")
-        if fused is not None and grad_y.flags.c_contiguous and grad_y.dtype == self._y.dtype:
-            # dJ/dz = dJ/dy · (y > 0) and dJ/db = Σ_batch dJ/dz in one pass, into a buffer of this
-            # layer's that only this call uses.
-            grad_z = self._grad_z
-            if grad_z is None or grad_z.shape != grad_y.shape or grad_z.dtype != grad_y.dtype:
-                grad_z = self._grad_z = np.empty_like(grad_y)
-            one = grad_y.dtype.type(1)
-            fused(grad_y, self._y, grad_z, self.grads["bias"], one, one - one)
+        grad_z = compiled_relu_backward(self, grad_y, self._y)
+        if grad_z is not None:
             return self._backward_matmuls(self._x, grad_z)
         return self.backward_from_preactivation(self.activation.backward(grad_y, self._z, self._y))
 
