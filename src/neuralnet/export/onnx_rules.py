@@ -432,8 +432,6 @@ def _register_spatial() -> None:
 
     @layer_rule(convolution.ConvTranspose)
     def _conv_transpose(b, layer, inputs):
-        from neuralnet.layers import conv_utils
-
         rank, hint = _spatial_rank(b), layer.name
         sizes = _spatial_sizes(b, layer.data_format)
         if any(size is None for size in sizes):
@@ -441,14 +439,12 @@ def _register_spatial() -> None:
                 f"{type(layer).__name__} {hint!r}: inputs of unknown spatial size have no ONNX "
                 "form here (the padding depends on the size); give the Input a fixed size."
             )
+        # The layer's own geometry: output position i·s + a·d − p of input i, output length L.
+        windows = layer._transpose_windows(layer._pair(sizes))
         begins, ends, extras = [], [], []
-        for axis, n in enumerate(sizes):
-            k, s, d = layer.kernel_size[axis], layer.strides[axis], layer.dilation_rate[axis]
-            extra = None if layer.output_padding is None else layer.output_padding[axis]
-            length = conv_utils.transpose_output_length(n, k, s, d, layer.padding, extra)
-            before = conv_utils.transpose_padding(k, s, d, layer.padding, extra)[0]
-            span = conv_utils.effective_kernel_size(k, d)
-            p = span - 1 - before
+        for axis in range(2 - rank, 2):
+            n, s, span = windows.output[axis], windows.strides[axis], windows.span[axis]
+            p, length = windows.pads[axis][0], windows.size[axis]
             # ONNX: out = s·(n − 1) + output_padding + span − pad_begin − pad_end
             end = s * (n - 1) + span - p - length
             begins.append(p)
